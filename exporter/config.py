@@ -1,0 +1,196 @@
+"""The exporter's configuration: flags > `MODELCACHE_*` environment > YAML file > defaults.
+
+Every setting is one field of `Config`; its metadata names the flag (node_exporter vocabulary), from
+which the environment variable (`MODELCACHE_` + upper-cased, `.`/`-` -> `_`) and the file key (the
+same dotted name, or nested mappings; `enabled:` stands for the bare switch) are derived.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from . import roots as rootmod
+from .configfile import read_config_file
+from .settings import ConfigError, parser_for
+
+
+def opt(flag: str, kind: str, default: Any, help: str) -> Any:
+    """Declare a setting: its flag name (without `--`), parser kind, default and help text."""
+    return field(default=default, metadata={"flag": flag, "kind": kind, "help": help})
+
+
+def env_name(flag: str) -> str:
+    """`collector.cache.poll-interval` -> `MODELCACHE_COLLECTOR_CACHE_POLL_INTERVAL`."""
+    return "MODELCACHE_" + flag.upper().replace(".", "_").replace("-", "_")
+
+
+def default_state_dir() -> str:
+    """`$XDG_STATE_HOME/modelcache-exporter`, else `~/.local/state/modelcache-exporter`."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "modelcache-exporter")
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings, validated. `roots` is filled from `--path.cache`, the file, or discovery."""
+
+    web_listen_address: str = opt(
+        "web.listen-address",
+        "address",
+        "127.0.0.1:10860",
+        "Address to listen on (host:port, :port for all interfaces). Loopback by default.",
+    )
+    web_telemetry_path: str = opt("web.telemetry-path", "str", "/metrics", "Path under which to expose metrics.")
+    path_cache: tuple[str, ...] = opt(
+        "path.cache",
+        "paths",
+        (),
+        "A cache root to watch (repeatable). Default: discover the HF hub, Xet, torch and ModelScope caches.",
+    )
+    path_state: str = opt("path.state", "str", "", "State directory (ledger, log positions, probe files).")
+    path_procfs: str = opt("path.procfs", "str", "/proc", "procfs mountpoint.")
+    path_sysfs: str = opt("path.sysfs", "str", "/sys", "sysfs mountpoint.")
+    config_file: str = opt("config.file", "str", "", "YAML configuration file (cache roots and any setting).")
+    log_level: str = opt("log.level", "str", "info", "Only log messages with the given severity or above.")
+    log_format: str = opt("log.format", "str", "logfmt", "Output format of log messages: logfmt or json.")
+    cache: bool = opt("collector.cache", "bool", True, "Enable the cache collector (sizes, models, index).")
+    cache_reconcile_interval: float = opt(
+        "collector.cache.reconcile-interval",
+        "duration",
+        600.0,
+        "How often a size pass over every root checks the event-driven index for drift.",
+    )
+    cache_poll_interval: float = opt(
+        "collector.cache.poll-interval",
+        "duration",
+        5.0,
+        "Poll period for roots without inotify (network filesystems, watch limit reached).",
+    )
+    cache_max_models: int = opt(
+        "collector.cache.max-models",
+        "int",
+        200,
+        'Per-model series per root; the smallest models beyond it are summed as repo="(other)".',
+    )
+    cache_scan_workers: int = opt(
+        "collector.cache.scan-workers",
+        "count",
+        2,
+        "Worker processes for the cold scan at start (0: scan in the exporter's own process).",
+    )
+    cache_max_watches: int = opt(
+        "collector.cache.max-watches",
+        "int",
+        8192,
+        "Most inotify watches per root; a root needing more is polled instead.",
+    )
+    filesystem: bool = opt("collector.filesystem", "bool", True, "Enable the filesystem collector (statvfs).")
+    filesystem_interval: float = opt(
+        "collector.filesystem.interval", "duration", 15.0, "How often each root's filesystem is sampled."
+    )
+    filesystem_timeout: float = opt(
+        "collector.filesystem.timeout",
+        "duration",
+        5.0,
+        "A statvfs running longer than this is reported as an error (dead network mount).",
+    )
+    diskstats: bool = opt("collector.diskstats", "bool", True, "Enable the disk IO latency collector.")
+    diskstats_interval: float = opt(
+        "collector.diskstats.interval", "duration", 15.0, "How often the kernel's disk statistics are sampled."
+    )
+    probe: bool = opt(
+        "collector.probe", "bool", True, "Enable the active IO probe (only where a probe directory is known)."
+    )
+    probe_interval: float = opt("collector.probe.interval", "duration", 60.0, "Period of the active IO probe.")
+    probe_dir: str = opt(
+        "collector.probe.dir",
+        "str",
+        "",
+        "Probe directory for every root on its filesystem (default: the state directory, when it shares one).",
+    )
+    textfile_output: str = opt(
+        "collector.textfile.output",
+        "str",
+        "",
+        "Also write all metrics atomically to this file (node_exporter textfile format).",
+    )
+    textfile_interval: float = opt(
+        "collector.textfile.interval", "duration", 15.0, "How often the textfile output is rewritten."
+    )
+    roots: tuple[rootmod.RootConfig, ...] = ()
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        """(host, port) to bind."""
+        from .settings import parse_listen_address
+
+        return parse_listen_address(self.web_listen_address)
+
+
+def settings() -> list[Any]:
+    """The declared settings (dataclass fields that carry a flag)."""
+    return [f for f in fields(Config) if "flag" in f.metadata]
+
+
+def _parse(f: Any, raw: Any, source: str) -> Any:
+    kind = f.metadata["kind"]
+    if kind == "paths":
+        items = raw.split(os.pathsep) if isinstance(raw, str) else list(raw)
+        return tuple(str(p) for p in items if str(p))
+    text = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    try:
+        value = parser_for(kind)(text)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    return text if kind == "address" else value
+
+
+def load_config(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
+    """Merge the sources. `flags` holds only the flags given on the command line."""
+    path = flags.get("config.file") or environ.get(env_name("config.file"), "")
+    file_values, file_roots = read_config_file(path) if path else ({}, [])
+    known = {f.metadata["flag"] for f in settings()}
+    unknown = sorted(set(file_values) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting {unknown[0]!r}; see --help for the settings")
+    values: dict[str, Any] = {}
+    for f in settings():
+        flag = f.metadata["flag"]
+        if flag in flags:
+            values[f.name] = _parse(f, flags[flag], f"--{flag}")
+        elif env_name(flag) in environ:
+            values[f.name] = _parse(f, environ[env_name(flag)], env_name(flag))
+        elif flag in file_values:
+            values[f.name] = _parse(f, file_values[flag], f"{path}: {flag}")
+    cfg = Config(**values)
+    return _validate(cfg, _choose_roots(cfg, flags, environ, file_roots))
+
+
+def _choose_roots(
+    cfg: Config, flags: Mapping[str, Any], environ: Mapping[str, str], file_roots: Sequence[rootmod.RootConfig]
+) -> tuple[rootmod.RootConfig, ...]:
+    if cfg.path_cache:
+        origin = "--path.cache" if "path.cache" in flags else env_name("path.cache")
+        chosen = rootmod.merge_paths(cfg.path_cache, file_roots, origin)
+    elif file_roots:
+        chosen = list(file_roots)
+    else:
+        chosen = rootmod.discover_roots(environ)
+    return rootmod.finish_roots(chosen)
+
+
+def _validate(cfg: Config, roots: tuple[rootmod.RootConfig, ...]) -> Config:
+    from dataclasses import replace
+
+    if not cfg.web_telemetry_path.startswith("/"):
+        raise ConfigError(f"--web.telemetry-path {cfg.web_telemetry_path!r} must start with '/' (e.g. /metrics)")
+    if cfg.log_level not in ("debug", "info", "warn", "error"):
+        raise ConfigError(f"--log.level {cfg.log_level!r} is not a level; use debug, info, warn or error")
+    if cfg.log_format not in ("logfmt", "json"):
+        raise ConfigError(f"--log.format {cfg.log_format!r} is not a format; use logfmt or json")
+    rootmod.check_probe_dirs(roots, [cfg.probe_dir])
+    state = os.path.abspath(os.path.expanduser(cfg.path_state or default_state_dir()))
+    return replace(cfg, roots=roots, path_state=state)

@@ -1,0 +1,59 @@
+"""Pure scans of model cache roots, one module per layout, returning frozen dataclasses.
+
+`scan_root` and `scan_one` dispatch on the layout; `detect_layout` guesses it from what is on disk.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+
+from . import hub, localdir, plain
+from .model import Model, RootScan
+from .store import store_path
+
+LAYOUTS = ("hf-hub", "hf-local-dir", "plain", "modelscope")
+
+
+def detect_layout(path: str, default: str = "plain") -> str:
+    """Guess a root's layout from its first entries; `default` when it is empty or unreadable."""
+    try:
+        names = set(os.listdir(path))
+    except OSError:
+        return default
+    if os.path.isdir(os.path.join(path, ".cache", "huggingface")):
+        return "hf-local-dir"
+    if {".locks", "CACHEDIR.TAG"} & names or any(hub.parse_repo_dirname(n) for n in names):
+        return "hf-hub"
+    if plain.MODELSCOPE_TEMP in names or os.path.basename(os.path.normpath(path)) == "modelscope":
+        return "modelscope"
+    if "models" in names and os.path.isfile(os.path.join(path, ".msc")):
+        return "modelscope"
+    return default if not names else "plain"
+
+
+def scan_root(
+    path: str,
+    layout: str,
+    name: str,
+    exclude: Iterable[str] = (),
+    links: bool = True,
+    mapper: Callable[..., Iterable[Model]] = map,
+) -> RootScan:
+    """Scan a whole root in its layout. `name` names the model of a local-dir root."""
+    if layout == "hf-hub":
+        return hub.scan_root(path, exclude, links, mapper)
+    if layout == "hf-local-dir":
+        return localdir.scan_local_dir(path, name, exclude)
+    return plain.scan_plain(path, layout, exclude)
+
+
+def scan_one(path: str, layout: str, name: str, key: str, exclude: Iterable[str] = ()) -> Model | None:
+    """Rescan one model (exactly, links read) after a change; None when it is gone."""
+    if layout == "hf-local-dir":
+        return scan_root(path, layout, name, exclude).models[0]
+    if not os.path.lexists(os.path.join(path, key)):
+        return None
+    if layout == "hf-hub":
+        return hub.scan_repo(path, key, store_path(path), links=True)
+    return plain.scan_model(path, key, layout)

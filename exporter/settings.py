@@ -1,0 +1,81 @@
+"""Value parsers and the error type shared by every configuration source (flags, environment, file)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+class ConfigError(Exception):
+    """Invalid configuration. The message names the problem and the fix, on one line."""
+
+
+def parse_duration(text: str) -> float:
+    """`"90s"`, `"10m"`, `"1h30m"`, `"250ms"` or a plain number of seconds -> seconds."""
+    value = str(text).strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        parts = _DURATION.findall(value)
+        if not parts or "".join(n + u for n, u in parts) != value:
+            raise ValueError(f"{text!r} is not a duration (use e.g. 30s, 10m, 1h)") from None
+        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds < 0:
+        raise ValueError(f"{text!r} is negative")
+    return seconds
+
+
+def parse_bool(text: str) -> bool:
+    """true/false, yes/no, on/off, 1/0 (any case)."""
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is not a boolean (use true or false)")
+
+
+def parse_listen_address(text: str) -> tuple[str, int]:
+    """`host:port`, `[v6]:port` or `:port` (all interfaces) -> (host, port)."""
+    value = str(text).strip()
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d+)|([^:\[\]]*):(\d+)", value)
+    if not m:
+        raise ValueError(f"{text!r} is not host:port (e.g. 127.0.0.1:10860 or :10860)")
+    host = m.group(1) if m.group(1) is not None else m.group(3)
+    port = int(m.group(2) or m.group(4))
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range")
+    return host or "0.0.0.0", port
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    value = int(str(text).strip())
+    if value < 1:
+        raise ValueError(f"{text!r} must be at least 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0."""
+    value = int(str(text).strip())
+    if value < 0:
+        raise ValueError(f"{text!r} must not be negative")
+    return value
+
+
+def parser_for(kind: Any) -> Callable[[str], Any]:
+    """The parser for a field's declared parser name."""
+    return {
+        "str": str,
+        "bool": parse_bool,
+        "duration": parse_duration,
+        "int": positive_int,
+        "count": non_negative_int,
+        "address": parse_listen_address,
+        "paths": str,
+    }[kind]
