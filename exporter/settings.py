@@ -68,9 +68,9 @@ def non_negative_int(text: str) -> int:
     return value
 
 
-def parser_for(kind: Any) -> Callable[[str], Any]:
+def parser_for(kind: str) -> Callable[[str], Any]:
     """The parser for a field's declared parser name."""
-    return {
+    parsers: dict[str, Callable[[str], Any]] = {
         "str": str,
         "bool": parse_bool,
         "duration": parse_duration,
@@ -78,4 +78,5 @@ def parser_for(kind: Any) -> Callable[[str], Any]:
         "count": non_negative_int,
         "address": parse_listen_address,
         "paths": str,
-    }[kind]
+    }
+    return parsers[kind]

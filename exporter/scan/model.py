@@ -75,8 +75,8 @@ class Model:
 
     `size_bytes` and `files` follow `huggingface_hub.scan_cache_dir` for hub repos: the blobs that
     some snapshot references, each counted once however many revisions share it.
-    `local_bytes` is what this model's own folder holds on disk (its referenced regular blobs, not
-    the shared Xet store), so that a root's physical size is the sum of `local_bytes` plus the store.
+    `local_*` is what this model's own folder holds on disk (its referenced regular blobs, not the
+    shared Xet store), so that a root's physical size is the sum of `local_bytes` plus the store.
     """
 
     key: str
@@ -85,7 +85,9 @@ class Model:
     size_bytes: int = 0
     allocated_bytes: int = 0
     files: int = 0
+    local_files: int = 0
     local_bytes: int = 0
+    local_allocated_bytes: int = 0
     revisions: tuple[Revision, ...] = ()
     incomplete: tuple[IncompleteFile, ...] = ()
     unreferenced_files: int = 0

@@ -1,0 +1,139 @@
+"""Assembly: from a `Config` to running background workers and a registry of collectors."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, write_to_textfile
+from prometheus_client.process_collector import ProcessCollector
+
+from . import __version__
+from .collectors.base import ScrapeCollector, ScrapeTimer, Source
+from .collectors.cache import CacheCollector
+from .collectors.diskstats import DiskSampler, DiskstatsCollector
+from .collectors.exporter import ExporterCollector
+from .collectors.filesystem import FilesystemCollector
+from .collectors.index import IndexCollector
+from .collectors.probe import ProbeCollector
+from .config import Config
+from .health import RootHealth
+from .index import CacheIndex, IndexSettings
+from .log import kv
+from .server import landing_page
+
+log = logging.getLogger(__name__)
+
+
+class Exporter:
+    """Everything the exporter runs; `start()` launches the threads, `stop()` ends them."""
+
+    def __init__(self, cfg: Config, statvfs: Callable[[str], os.statvfs_result] = os.statvfs) -> None:
+        self.cfg = cfg
+        self.timer = ScrapeTimer()
+        self.index = (
+            CacheIndex(
+                cfg.roots,
+                IndexSettings(
+                    reconcile=cfg.cache_reconcile_interval,
+                    poll=cfg.cache_poll_interval,
+                    max_watches=cfg.cache_max_watches,
+                    scan_workers=cfg.cache_scan_workers,
+                ),
+            )
+            if cfg.cache
+            else None
+        )
+        self.health: list[RootHealth] = []
+        if cfg.filesystem or cfg.diskstats or cfg.probe:
+            self.health = [
+                RootHealth(
+                    r,
+                    cfg.path_procfs,
+                    cfg.path_sysfs,
+                    cfg.filesystem_interval,
+                    self._probe_dirs(r.probe_dir),
+                    cfg.probe_interval if cfg.probe else 0.0,
+                    statvfs,
+                )
+                for r in cfg.roots
+            ]
+        self.disk = DiskSampler(cfg.path_procfs, cfg.diskstats_interval) if cfg.diskstats else None
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(ScrapeCollector(self._sources(), self.timer))
+        ProcessCollector(registry=self.registry)
+        self._halt = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _probe_dirs(self, root_probe: str) -> tuple[str, ...]:
+        explicit = root_probe or self.cfg.probe_dir
+        return (explicit,) if explicit else (os.path.join(self.cfg.path_state, "probe"),)
+
+    def _sources(self) -> list[Source]:
+        cfg = self.cfg
+        sources: list[Source] = []
+        if self.index is not None:
+            sources += [CacheCollector(self.index.states, cfg.cache_max_models), IndexCollector(self.index.states)]
+        if cfg.filesystem:
+            sources.append(FilesystemCollector(self.health, cfg.filesystem_timeout))
+        if self.disk is not None:
+            sources.append(DiskstatsCollector(self.disk, self.health))
+        if cfg.probe:
+            sources.append(ProbeCollector(self.health))
+        sources.append(ExporterCollector())
+        return sources
+
+    def start(self) -> None:
+        """Create the state directory and start every background thread."""
+        try:
+            os.makedirs(self.cfg.path_state, exist_ok=True)
+        except OSError as exc:
+            log.warning("state directory unusable: %s", exc.strerror, extra=kv(path=self.cfg.path_state))
+        if self.index is not None:
+            self.index.start()
+        for t in [*self.health, *([self.disk] if self.disk else [])]:
+            t.start()
+        if self.cfg.textfile_output:
+            writer = threading.Thread(target=self._textfile_loop, name="textfile", daemon=True)
+            writer.start()
+            self._threads.append(writer)
+
+    def stop(self) -> None:
+        """Stop the threads (samplers blocked in a hung syscall are daemons and are left behind)."""
+        self._halt.set()
+        for h in self.health:
+            h.stop()
+        if self.disk is not None:
+            self.disk.stop()
+        if self.index is not None:
+            self.index.stop()
+        for t in self._threads:
+            t.join(2.0)
+
+    def _textfile_loop(self) -> None:
+        while True:
+            try:
+                write_to_textfile(self.cfg.textfile_output, self.registry)
+            except OSError as exc:
+                log.warning("cannot write textfile output: %s", exc, extra=kv(path=self.cfg.textfile_output))
+            if self._halt.wait(self.cfg.textfile_interval):
+                return
+
+    def landing(self) -> str:
+        """The `/` page."""
+        rows = []
+        for s in self.index.states() if self.index else ():
+            rows.append(
+                {
+                    "root": s.name,
+                    "path": s.path,
+                    "layout": s.layout,
+                    "state": ("indexing" if not s.ready else s.problem or "ok"),
+                    "index": s.mode if s.present else "-",
+                    "models": str(len(s.models)),
+                    "size": f"{s.size_bytes / 1e9:.2f} GB",
+                }
+            )
+        return landing_page(f"modelcache-exporter {__version__}", self.cfg.web_telemetry_path, rows)

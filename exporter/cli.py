@@ -1,0 +1,105 @@
+"""Command line: `modelcache-exporter [flags]` serves metrics until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from . import __version__
+from . import log as logsetup
+from .config import Config, load_config, settings
+from .log import kv
+from .settings import ConfigError
+
+PROG = "modelcache-exporter"
+log = logging.getLogger("exporter")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"{message}; see '{PROG} --help'")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Flags generated from the settings, all defaulting to 'not given' (so precedence can apply)."""
+    p = _Parser(
+        prog=PROG,
+        description="Prometheus exporter for model caches (Hugging Face hub, local dirs, "
+        "ModelScope): sizes, disk health, IO latency, downloads.",
+        argument_default=argparse.SUPPRESS,
+    )
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    for f in settings():
+        flag, kind, help_text = f.metadata["flag"], f.metadata["kind"], f.metadata["help"]
+        default = f.default if kind != "paths" else "discovered"
+        env = "MODELCACHE_" + flag.upper().replace(".", "_").replace("-", "_")
+        text = f"{help_text} (default: {default!s}; env {env})"
+        if kind == "bool":
+            p.add_argument(f"--{flag}", dest=flag, action=argparse.BooleanOptionalAction, help=text)
+        elif kind == "paths":
+            p.add_argument(f"--{flag}", dest=flag, action="append", metavar="PATH", help=text)
+        else:
+            p.add_argument(f"--{flag}", dest=flag, metavar=kind.upper(), help=text)
+    return p
+
+
+def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Config:
+    """Flags + environment + file -> Config (ConfigError on any problem)."""
+    flags: dict[str, Any] = vars(build_parser().parse_args(list(argv)))
+    return load_config(flags, dict(os.environ) if environ is None else environ)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script and of `python -m exporter`."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        cfg = parse(args)
+    except ConfigError as exc:
+        print(f"{PROG}: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    logsetup.setup(cfg.log_level, cfg.log_format)
+    return run(cfg)
+
+
+def run(cfg: Config) -> int:
+    """Serve until a signal; returns the exit code."""
+    from .app import Exporter
+    from .server import make_app, serve
+
+    exporter = Exporter(cfg)
+    host, port = cfg.listen
+    try:
+        server = serve(
+            host, port, make_app(exporter.registry, cfg.web_telemetry_path, exporter.landing, exporter.timer)
+        )
+    except OSError as exc:
+        print(
+            f"{PROG}: cannot listen on {cfg.web_listen_address}: {exc.strerror}; choose another --web.listen-address",
+            file=sys.stderr,
+        )
+        return 1
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    exporter.start()
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    log.info(
+        "listening",
+        extra=kv(
+            address=cfg.web_listen_address,
+            telemetry_path=cfg.web_telemetry_path,
+            roots=",".join(r.name for r in cfg.roots),
+            version=__version__,
+        ),
+    )
+    done.wait()
+    log.info("shutting down")
+    server.shutdown()
+    exporter.stop()
+    return 0

@@ -1,0 +1,73 @@
+"""The filesystem under each root: space, inodes, read-only, ephemeral, errors (from background samples)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from prometheus_client.core import Metric
+
+from ..health import RootHealth
+from .base import gauge
+
+
+class FilesystemCollector:
+    """`modelcache_filesystem_*`. A statvfs running past `timeout` is an error, and the scrape goes on."""
+
+    name = "filesystem"
+
+    def __init__(self, samplers: Sequence[RootHealth], timeout: float) -> None:
+        self.samplers, self.timeout = samplers, timeout
+
+    def collect(self) -> Iterator[Metric]:
+        r = ["root"]
+        info = gauge(
+            "filesystem_info",
+            "The mount under a root (join with node_exporter on mountpoint); storage "
+            "is 'persistent' or why it is not (tmpfs, ramfs, overlay, emptydir).",
+            ["root", "mountpoint", "fstype", "device", "storage"],
+        )
+        f = {
+            "size": gauge("filesystem_size_bytes", "Filesystem size.", r),
+            "avail": gauge("filesystem_avail_bytes", "Space available to unprivileged users.", r),
+            "free": gauge("filesystem_free_bytes", "Free space (including root's reserve).", r),
+            "ratio": gauge("filesystem_usage_ratio", "(size - avail) / size: the share a download cannot use.", r),
+            "files": gauge("filesystem_files", "Inodes.", r),
+            "files_free": gauge("filesystem_files_free", "Free inodes.", r),
+            "fratio": gauge("filesystem_files_usage_ratio", "Share of inodes in use.", r),
+        }
+        ro = gauge("filesystem_readonly", "1 if the filesystem is mounted read-only.", r)
+        eph = gauge(
+            "filesystem_ephemeral",
+            "1 if the cache is lost on restart (tmpfs, ramfs, a container's overlay layer, a Kubernetes emptyDir).",
+            r,
+        )
+        err = gauge(
+            "filesystem_device_error", "1 if the last statvfs failed or has hung for longer than the timeout.", r
+        )
+        for h in self.samplers:
+            s, lab = h.sample, [h.root.name]
+            failed = bool(s.error) or h.stuck_for() > self.timeout or not s.time
+            err.add_metric(lab, float(failed))
+            if s.mount is not None:
+                info.add_metric(
+                    [h.root.name, s.mount.mountpoint, s.mount.fstype, s.mount.source, s.ephemeral or "persistent"], 1
+                )
+                eph.add_metric(lab, float(bool(s.ephemeral)))
+            if failed:
+                continue
+            ro.add_metric(lab, float(s.readonly))
+            for key, value in (
+                ("size", s.size_bytes),
+                ("avail", s.avail_bytes),
+                ("free", s.free_bytes),
+                ("files", s.files),
+                ("files_free", s.files_free),
+            ):
+                f[key].add_metric(lab, float(value))
+            if s.size_bytes:
+                f["ratio"].add_metric(lab, (s.size_bytes - s.avail_bytes) / s.size_bytes)
+            if s.files:
+                f["fratio"].add_metric(lab, (s.files - s.files_free) / s.files)
+        yield info
+        yield from f.values()
+        yield from (ro, eph, err)

@@ -1,0 +1,231 @@
+"""One root's index, kept by one background thread.
+
+Start: watch, then scan (the size pass, in worker processes), publish; then read snapshot links
+repo by repo in the background (the link pass) until the index is exact. Afterwards inotify
+events mark models dirty and each dirty model is rescanned alone, a moment later (events come in
+bursts) and once more a little after (a snapshot link may follow its blob). Partial downloads
+are re-stat'ed every second. Every `reconcile` seconds a size pass compares the whole root with
+the index and counts what the events missed. Without inotify the root is polled instead.
+A scrape never waits for any of this: it reads the last published `RootState`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from ..log import kv
+from ..roots import RootConfig
+from ..scan import detect_layout
+from ..scan.model import Model, RootExtras
+from . import worker
+from .events import EventQueue
+from .layouts import LayoutOps
+from .parallel import scan_parallel
+from .state import IndexStats, RootState, build_state
+from .watch import Watcher, WatchLimitReached
+from .watchset import ROOT, WatchSet
+
+log = logging.getLogger(__name__)
+Listener = Callable[[str, str, "Model | None", "Model | None"], None]
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Timing and budgets of the index."""
+
+    reconcile: float = 600.0
+    poll: float = 5.0
+    debounce: float = 0.2
+    settle: float = 2.0
+    incomplete_tick: float = 1.0
+    max_watches: int = 8192
+    scan_workers: int = 2
+    verify_slice: float = 0.05
+
+
+class RootIndex(threading.Thread):
+    """Keeps `state` current for one root."""
+
+    def __init__(
+        self,
+        cfg: RootConfig,
+        exclude: tuple[str, ...],
+        settings: IndexSettings,
+        watcher: Watcher | None,
+        listeners: tuple[Listener, ...] = (),
+    ) -> None:
+        super().__init__(name=f"index-{cfg.name}", daemon=True)
+        self.cfg, self.exclude, self.settings, self.watcher = cfg, exclude, settings, watcher
+        self.listeners = listeners
+        self.stats = IndexStats()
+        self.events = EventQueue()
+        self._halt = threading.Event()
+        self._models: dict[str, Model] = {}
+        self._extras = RootExtras()
+        self._sigs: dict[str, tuple[object, ...]] = {}
+        self._unverified: list[str] = []
+        self._ops: LayoutOps | None = None
+        self._watches: WatchSet | None = None
+        self._status = RootState(cfg.name, cfg.path, cfg.layout, cfg.origin)
+        self.state = self._status
+        self._cold = True
+        self._next: dict[str, float] = {}
+        self._verify_started: float | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the worker to finish; it drops its watches on the way out."""
+        self._halt.set()
+        self.events.wake()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                self._step()
+            except Exception:  # the index must outlive any surprise on disk
+                log.exception("index step failed; retrying", extra=kv(root=self.cfg.name))
+                self._halt.wait(1.0)
+        if self._watches is not None:
+            self._watches.clear()
+
+    def _step(self) -> None:
+        if self._ops is None:
+            if not self._start():
+                self.events.wait(self.settings.poll, self._halt)
+            return
+        batch = self.events.drain()
+        self.stats.events += batch.events
+        if batch.root_gone or not os.path.isdir(self.cfg.path):
+            self._lose_root()
+            return
+        now = time.monotonic()
+        if batch.overflow:
+            self.stats.overflows += 1
+            self._next["reconcile"] = now
+        worker.step(self, batch, now)
+        if not self._unverified:  # the link pass goes on between events, without sleeping
+            self.events.wait_until(min(self._next.values(), default=now + 1.0), self._halt)
+
+    # -- start and loss of a root -----------------------------------------------------------------
+    def _start(self) -> bool:
+        path = self.cfg.path
+        if not os.path.isdir(path):
+            problem = "not a directory" if os.path.lexists(path) else "missing"
+            if not self._status.ready or self._status.present or self._status.problem != problem:
+                self._publish(present=False, ready=True, problem=problem)
+                log.warning(
+                    "cache root is %s; will check again every %.0fs",
+                    problem,
+                    self.settings.poll,
+                    extra=kv(root=self.cfg.name, path=path),
+                )
+            return False
+        layout = self.cfg.layout if self.cfg.layout != "auto" else detect_layout(path)
+        self._ops = LayoutOps(path, layout, self.cfg.model or os.path.basename(path), self.exclude)
+        self._status = replace(self._status, layout=layout)
+        mode = self._setup_watches()
+        t0 = time.monotonic()
+        workers = self.settings.scan_workers if self._cold else 0
+        result = scan_parallel(self._ops, workers)
+        self._record_scan("size" if layout == "hf-hub" else "reconcile", t0)
+        self._models = {m.key: m for m in result.models}
+        self._extras = result.extras
+        self._unverified = [m.key for m in result.models if not m.verified]
+        self._sigs = {}
+        for m in result.models:
+            self._notify(m.key, None, m)
+        now = time.monotonic()
+        self._next = {"reconcile": now + self.settings.reconcile, "incomplete": now + 1.0}
+        if mode == "poll":
+            self._next["poll"] = now + self.settings.poll
+        self._publish(present=True, ready=True, verified=not self._unverified, mode=mode, problem="")
+        log.info(
+            "cache root indexed",
+            extra=kv(
+                root=self.cfg.name,
+                path=path,
+                layout=layout,
+                models=len(self._models),
+                mode=mode,
+                seconds=round(time.monotonic() - t0, 3),
+            ),
+        )
+        self._cold = False
+        return True
+
+    def _setup_watches(self) -> str:
+        assert self._ops is not None
+        if self.watcher is None:
+            return "poll"
+        if self._watches is None:
+            self._watches = WatchSet(self.watcher, self.events.report, self.settings.max_watches)
+        try:
+            self._watches.watch(self.cfg.path, ROOT)
+            for d in self._ops.listing_dirs():
+                self._watches.watch(d, "/list")
+            for key in self._ops.list_keys():
+                self.ensure_watches(key)
+        except (WatchLimitReached, OSError) as exc:
+            return self.fall_back(str(exc))
+        return "inotify"
+
+    def fall_back(self, why: str) -> str:
+        """Stop watching this root and poll it instead (watch limit, inotify error)."""
+        if self._watches is not None:
+            self._watches.clear()
+            self._watches = None
+        self.stats.fallbacks += 1
+        log.warning(
+            "cannot watch cache root (%s); polling every %.0fs instead",
+            why,
+            self.settings.poll,
+            extra=kv(root=self.cfg.name),
+        )
+        self._next["poll"] = time.monotonic()
+        self._status = replace(self._status, mode="poll")
+        return "poll"
+
+    def ensure_watches(self, key: str) -> None:
+        """Watch the folders of one model (raises WatchLimitReached)."""
+        if self._watches is None or self._ops is None:
+            return
+        watch, unwatch = self._ops.watch_plan(key)
+        for d in watch:
+            self._watches.watch(d, key)
+        for d in unwatch:
+            self._watches.unwatch(d)
+
+    def _lose_root(self) -> None:
+        log.warning("cache root disappeared", extra=kv(root=self.cfg.name, path=self.cfg.path))
+        for key, old in list(self._models.items()):
+            self._notify(key, old, None)
+        self._models, self._extras, self._unverified, self._sigs = {}, RootExtras(), [], {}
+        if self._watches is not None:
+            self._watches.clear()
+        self._ops = None
+        self.events.drain()
+        problem = "not a directory" if os.path.lexists(self.cfg.path) else "missing"
+        self._publish(present=False, problem=problem, verified=False, watches=0)
+
+    # -- helpers used by worker.py ----------------------------------------------------------------
+    def _record_scan(self, kind: str, t0: float) -> None:
+        self.stats.scans[kind] += 1
+        self.stats.scan_seconds[kind] = time.monotonic() - t0
+        self.stats.last_scan_time = time.time()
+
+    def _notify(self, key: str, old: Model | None, new: Model | None) -> None:
+        for listener in self.listeners:
+            try:
+                listener(self.cfg.name, key, old, new)
+            except Exception:
+                log.exception("index listener failed", extra=kv(root=self.cfg.name, key=key))
+
+    def _publish(self, **status: object) -> None:
+        watches = len(self._watches) if self._watches is not None else 0
+        self._status = replace(self._status, watches=watches, **status)  # type: ignore[arg-type]
+        self.state = build_state(self._status, self._models.values(), self._extras, self.stats)
