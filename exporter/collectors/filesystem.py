@@ -46,7 +46,10 @@ class FilesystemCollector:
         )
         for h in self.samplers:
             s, lab = h.sample, [h.root.name]
-            failed = bool(s.error) or h.stuck_for() > self.timeout or not s.time
+            stuck = h.stuck_for() > self.timeout
+            if not s.time and not stuck:
+                continue  # first sample still running: nothing known yet
+            failed = bool(s.error) or stuck
             err.add_metric(lab, float(failed))
             if s.mount is not None:
                 info.add_metric(

@@ -46,7 +46,7 @@ class LayoutOps:
         if self.layout == "hf-hub":
             if name == "blobs":
                 return STORE
-            if name in hub.IGNORED_ROOT_ENTRIES:
+            if hub.parse_repo_dirname(name) is None:
                 return None
         if name.startswith(".") or name in self.exclude:
             return None

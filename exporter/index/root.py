@@ -129,6 +129,9 @@ class RootIndex(threading.Thread):
         self._ops = LayoutOps(path, layout, self.cfg.model or os.path.basename(path), self.exclude)
         self._status = replace(self._status, layout=layout)
         mode = self._setup_watches()
+        self._sigs = {}
+        if mode == "poll":  # signatures before the scan, so nothing changes unseen in between
+            worker.record_signatures(self)
         t0 = time.monotonic()
         workers = self.settings.scan_workers if self._cold else 0
         result = scan_parallel(self._ops, workers)
@@ -136,7 +139,6 @@ class RootIndex(threading.Thread):
         self._models = {m.key: m for m in result.models}
         self._extras = result.extras
         self._unverified = [m.key for m in result.models if not m.verified]
-        self._sigs = {}
         for m in result.models:
             self._notify(m.key, None, m)
         now = time.monotonic()

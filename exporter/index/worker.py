@@ -102,6 +102,8 @@ def rescan(idx: RootIndex, key: str) -> bool:
         idx.fall_back(str(exc))
     except OSError as exc:
         log.warning("cannot watch a model folder: %s", exc, extra=kv(root=idx.cfg.name, key=key))
+    if idx._status.mode == "poll" or idx._watches is None:
+        idx._sigs[key] = idx._ops.signature(key)
     new = idx._ops.scan_one(key)
     idx._record_scan("rescan", t0)
     return apply(idx, key, new)
@@ -200,19 +202,26 @@ def refresh_store(idx: RootIndex) -> bool:
     return True
 
 
+def record_signatures(idx: RootIndex) -> None:
+    """Folder signatures of the listing and of every model, as of now (polling compares against them)."""
+    assert idx._ops is not None
+    idx._sigs[ROOT] = idx._ops.listing_signature()
+    for key in idx._ops.list_keys():
+        idx._sigs[key] = idx._ops.signature(key)
+
+
 def poll(idx: RootIndex, now: float) -> None:
     """Without inotify: compare folder mtimes and mark what changed."""
     assert idx._ops is not None
     idx._next["poll"] = now + idx.settings.poll
     listing = idx._ops.listing_signature()
-    if idx._sigs.get(ROOT) not in (None, listing):
+    if idx._sigs.get(ROOT) != listing:
+        idx._sigs[ROOT] = listing
         relist(idx, now)
-    idx._sigs[ROOT] = listing
     for key in list(idx._models):
         sig = idx._ops.signature(key)
-        if idx._sigs.get(key) not in (None, sig):
+        if idx._sigs.get(key) != sig:
             mark(idx, key, now)
-        idx._sigs[key] = sig
 
 
 def reconcile(idx: RootIndex) -> bool:

@@ -55,5 +55,7 @@ def scan_one(path: str, layout: str, name: str, key: str, exclude: Iterable[str]
     if not os.path.lexists(os.path.join(path, key)):
         return None
     if layout == "hf-hub":
+        if hub.parse_repo_dirname(key) is None:
+            return None
         return hub.scan_repo(path, key, store_path(path), links=True)
     return plain.scan_model(path, key, layout)

@@ -122,6 +122,7 @@ class _RepoScan:
     def __init__(self, repo: str, key: str, blobs: dict[str, Blob], listed: bool, errors: list[ScanError]) -> None:
         self.repo, self.key, self.blobs, self.listed, self.errors = repo, key, blobs, listed, errors
         self.bdir = os.path.join(repo, "blobs")
+        self.boundary = os.path.dirname(repo) + os.sep
         self.corruption: Counter[str] = Counter()
         self.used: set[str] = set()
         self.rev_keys: set[str] = set()
@@ -137,6 +138,9 @@ class _RepoScan:
         name = target[len(prefix) :] if prefix and target.startswith(prefix) else ""
         if not name or "/" in name:
             full = os.path.normpath(os.path.join(os.path.dirname(path), target))
+            if not full.startswith(self.boundary):
+                self.corruption["external_link"] += 1  # never followed out of the cache root
+                return
             name = os.path.basename(full) if os.path.dirname(full) == self.bdir else full
         if name in self.blobs:
             self._use(name)
@@ -305,13 +309,13 @@ def _build_model(
 
 
 def list_repos(root: str, corruption: Counter[str]) -> list[str]:
-    """Names of the repo folders directly under a hub cache root (skipping locks and the store)."""
+    """Repo folder names directly under a hub cache root; other entries are counted as `bad_repo_name`."""
     names: list[str] = []
     with os.scandir(root) as it:
         for e in it:
             if e.name in IGNORED_ROOT_ENTRIES or e.name == "blobs":
                 continue
-            if e.is_dir():
+            if e.is_dir(follow_symlinks=False) and parse_repo_dirname(e.name) is not None:
                 names.append(e.name)
             else:
                 corruption["bad_repo_name"] += 1

@@ -20,6 +20,7 @@ CORRUPTION_KINDS = (
     "snapshot_is_file",  # a file where a revision folder should be
     "dangling_ref",  # refs/<name> names a commit with no snapshot
     "bad_repo_name",  # a folder in a hub cache that is not <type>s--<org>--<name>
+    "external_link",  # a snapshot link pointing out of the cache root (not followed)
 )
 
 
