@@ -61,9 +61,9 @@ class Exporter:
                 for r in cfg.roots
             ]
         self.disk = DiskSampler(cfg.path_procfs, cfg.diskstats_interval) if cfg.diskstats else None
+        self.scrape = ScrapeCollector(self._sources(), self.timer, [ProcessCollector(registry=None)])
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(ScrapeCollector(self._sources(), self.timer))
-        ProcessCollector(registry=self.registry)
+        self.registry.register(self.scrape)
         self._halt = threading.Event()
         self._threads: list[threading.Thread] = []
 

@@ -75,9 +75,7 @@ def run(cfg: Config) -> int:
     exporter = Exporter(cfg)
     host, port = cfg.listen
     try:
-        server = serve(
-            host, port, make_app(exporter.registry, cfg.web_telemetry_path, exporter.landing, exporter.timer)
-        )
+        server = serve(host, port, make_app(exporter.scrape, cfg.web_telemetry_path, exporter.landing, exporter.timer))
     except OSError as exc:
         print(
             f"{PROG}: cannot listen on {cfg.web_listen_address}: {exc.strerror}; choose another --web.listen-address",

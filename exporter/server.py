@@ -1,8 +1,10 @@
 """HTTP: `/` (landing page), `/healthz`, and the telemetry path. A small threading WSGI server, as in
-prometheus_client, with our own routes in front of its metrics app (content negotiation, gzip)."""
+prometheus_client; the metrics body comes from `ScrapeCollector.render` (text format or OpenMetrics as
+negotiated, gzip at level 1 when accepted: a scrape should cost the exporter next to nothing)."""
 
 from __future__ import annotations
 
+import gzip
 import html
 import logging
 import socket
@@ -12,9 +14,9 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client.exposition import choose_encoder
 
-from .collectors.base import ScrapeTimer
+from .collectors.base import ScrapeCollector, ScrapeTimer
 
 log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
@@ -35,17 +37,25 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("http %s", format % args)
 
 
-def make_app(registry: CollectorRegistry, telemetry_path: str, landing: Callable[[], str], timer: ScrapeTimer) -> App:
+def make_app(scrape: ScrapeCollector, telemetry_path: str, landing: Callable[[], str], timer: ScrapeTimer) -> App:
     """The WSGI application with our routes."""
-    metrics = make_wsgi_app(registry)
+
+    def metrics(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        t0 = time.perf_counter()
+        _encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
+        body = scrape.render(om=content_type.startswith("application/openmetrics-text"))
+        headers = [("Content-Type", content_type)]
+        if "gzip" in environ.get("HTTP_ACCEPT_ENCODING", ""):
+            body = gzip.compress(body, compresslevel=1)
+            headers.append(("Content-Encoding", "gzip"))
+        start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
+        timer.observe(time.perf_counter() - t0)
+        return [body]
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         if path == telemetry_path:
-            t0 = time.perf_counter()
-            body = b"".join(metrics(environ, start_response))
-            timer.observe(time.perf_counter() - t0)
-            return [body]
+            return metrics(environ, start_response)
         if path == "/healthz":
             start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"OK\n"]

@@ -104,3 +104,37 @@ def test_address_in_use_is_one_line_and_exit_1(tmp_path: Path) -> None:
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"modelcache-exporter: cannot listen on 127.0.0.1:{port}: ")
     assert line.endswith("choose another --web.listen-address")
+
+
+def _stable(text: str) -> list[str]:
+    drop = ("_duration_seconds", "process_", "exporter_scrape_duration")
+    return [line for line in text.splitlines() if not any(d in line for d in drop)]
+
+
+def test_cached_encoding_equals_a_fresh_collection_and_follows_changes(tmp_path: Path) -> None:
+    import cachefixture
+    from helpers import InProcess
+    from prometheus_client import generate_latest
+    from prometheus_client.openmetrics.exposition import generate_latest as om_latest
+
+    cache = cachefixture.build(tmp_path / "hub")
+    args = [
+        "--path.cache",
+        str(cache),
+        "--path.state",
+        str(tmp_path / "s"),
+        "--collector.cache.scan-workers",
+        "0",
+        *QUIET,
+    ]
+    with InProcess(args) as ex:
+        ex.wait("modelcache_index_verified", lambda v: v == 1, root="hub")
+        for _ in range(2):  # the second render reuses the cached bytes
+            assert _stable(ex.exporter.scrape.render(om=False).decode()) == _stable(
+                generate_latest(ex.registry).decode()
+            )
+            assert _stable(ex.exporter.scrape.render(om=True).decode()) == _stable(om_latest(ex.registry).decode())
+        shutil.rmtree(cache / "datasets--org--data")
+        ex.wait("modelcache_root_models", lambda v: v == 4, root="hub")
+        body = ex.exporter.scrape.render(om=False).decode()
+        assert 'repo="org/data"' not in body and 'modelcache_root_models{root="hub"} 4.0' in body

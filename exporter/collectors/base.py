@@ -1,5 +1,10 @@
 """The scrape: every enabled collector runs under a timer and an exception guard, so one broken
-source never blanks a scrape (node_exporter's `node_scrape_collector_*` pattern)."""
+source never blanks a scrape (node_exporter's `node_scrape_collector_*` pattern).
+
+Encoding the text is most of a scrape's cost (a 1,000-model cache is ~2,000 samples: ~10 ms in the
+text format, ~17 ms in OpenMetrics). A source whose data carries a version (`cache_key()`, e.g. the
+index's generation numbers) is encoded once per version and its bytes are reused until it changes.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,26 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
+from prometheus_client import exposition
 from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
 from ..log import kv
 
 log = logging.getLogger(__name__)
 PREFIX = "modelcache_"
+OM_EOF = b"# EOF\n"
 
 
 class Source(Protocol):
-    """One of our collectors: a name (for `--collector.NAME` and the success label) and `collect()`."""
+    """One of our collectors: a name (for `--collector.NAME` and the success label) and `collect()`.
+
+    A source may also define `cache_key()`; equal keys mean equal metrics.
+    """
 
     name: str
 
@@ -46,32 +58,103 @@ class ScrapeTimer:
             self.total += seconds
 
 
+class _Families:
+    """Adapter: a list of families seen as a collector, for prometheus_client's encoders."""
+
+    def __init__(self, families: Sequence[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Sequence[Metric]:
+        return self.families
+
+
+def encode(families: Sequence[Metric], om: bool) -> bytes:
+    """Families in the text format 0.0.4 or OpenMetrics (without its final `# EOF`)."""
+    if om:
+        return openmetrics.generate_latest(_Families(families))[: -len(OM_EOF)]
+    return exposition.generate_latest(_Families(families))
+
+
+@dataclass
+class _Cached:
+    key: object
+    text: bytes = b""
+    om: bytes = b""
+
+
 class ScrapeCollector(Collector):
     """Runs the sources and adds `modelcache_scrape_collector_{success,duration_seconds}`."""
 
-    def __init__(self, sources: Sequence[Source], timer: ScrapeTimer) -> None:
-        self.sources, self.timer = list(sources), timer
+    def __init__(self, sources: Sequence[Source], timer: ScrapeTimer, extra: Sequence[Collector] = ()) -> None:
+        self.sources, self.timer, self.extra = list(sources), timer, list(extra)
+        self._cache: dict[str, _Cached] = {}
+        self._lock = threading.Lock()
 
     def describe(self) -> list[Metric]:
         """Nothing: registering must not trigger a collection."""
         return []
 
     def collect(self) -> Iterator[Metric]:
+        """All families, freshly built (registry path: textfile output, tests)."""
+        meta = self._meta()
+        for source in self.sources:
+            yield from self._run(source, meta)
+        yield from self._finish(meta)
+        for other in self.extra:
+            yield from other.collect()
+
+    def render(self, om: bool) -> bytes:
+        """The exposition body for HTTP, reusing the encoding of unchanged sources."""
+        meta = self._meta()
+        parts = []
+        with self._lock:
+            for source in self.sources:
+                parts.append(self._encoded(source, meta, om))
+        tail = [*self._finish(meta)]
+        for other in self.extra:
+            tail.extend(other.collect())
+        parts.append(encode(tail, om))
+        return b"".join(parts) + (OM_EOF if om else b"")
+
+    def _encoded(self, source: Source, meta: tuple[GaugeMetricFamily, GaugeMetricFamily], om: bool) -> bytes:
+        key_fn = getattr(source, "cache_key", None)
+        if key_fn is None:
+            return encode(list(self._run(source, meta)), om)
+        t0 = time.perf_counter()
+        key = key_fn()
+        hit = self._cache.get(source.name)
+        if hit is None or hit.key != key:
+            families = list(self._run(source, meta))
+            hit = self._cache[source.name] = _Cached(key)
+            if not families:  # a failed collection is not cached
+                self._cache.pop(source.name)
+                return b""
+            hit.text, hit.om = encode(families, False), encode(families, True)
+        else:
+            meta[0].add_metric([source.name], 1.0)
+            meta[1].add_metric([source.name], time.perf_counter() - t0)
+        return hit.om if om else hit.text
+
+    @staticmethod
+    def _meta() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
         success = gauge("scrape_collector_success", "1 if the collector produced its metrics.", ["collector"])
         duration = gauge("scrape_collector_duration_seconds", "Time the collector took in this scrape.", ["collector"])
-        for source in self.sources:
-            t0 = time.perf_counter()
-            try:
-                families = list(source.collect())
-                ok = 1.0
-            except Exception:
-                log.exception("collector failed", extra=kv(collector=source.name))
-                families, ok = [], 0.0
-            duration.add_metric([source.name], time.perf_counter() - t0)
-            success.add_metric([source.name], ok)
-            yield from families
-        yield success
-        yield duration
+        return success, duration
+
+    @staticmethod
+    def _run(source: Source, meta: tuple[GaugeMetricFamily, GaugeMetricFamily]) -> list[Metric]:
+        t0 = time.perf_counter()
+        try:
+            families, ok = list(source.collect()), 1.0
+        except Exception:
+            log.exception("collector failed", extra=kv(collector=source.name))
+            families, ok = [], 0.0
+        meta[1].add_metric([source.name], time.perf_counter() - t0)
+        meta[0].add_metric([source.name], ok)
+        return families
+
+    def _finish(self, meta: tuple[GaugeMetricFamily, GaugeMetricFamily]) -> Iterator[Metric]:
+        yield from meta
         summary = SummaryMetricFamily(
             PREFIX + "exporter_scrape_duration_seconds", "Time taken to serve previous scrapes of the metrics endpoint."
         )

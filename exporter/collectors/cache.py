@@ -29,6 +29,10 @@ class CacheCollector:
     def __init__(self, states: Callable[[], tuple[RootState, ...]], max_models: int = 200) -> None:
         self.states, self.max_models = states, max_models
 
+    def cache_key(self) -> object:
+        """Changes whenever any root publishes a new index state."""
+        return tuple((s.name, s.generation) for s in self.states())
+
     def collect(self) -> Iterator[Metric]:
         states = self.states()
         yield from self._roots(states)

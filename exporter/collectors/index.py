@@ -23,6 +23,10 @@ class IndexCollector:
     def __init__(self, states: Callable[[], tuple[RootState, ...]]) -> None:
         self.states = states
 
+    def cache_key(self) -> object:
+        """Changes whenever any root publishes a new index state."""
+        return tuple((s.name, s.generation) for s in self.states())
+
     def collect(self) -> Iterator[Metric]:
         r = ["root"]
         ready = gauge("index_ready", "1 once the root's first scan is done (0 while it runs).", r)

@@ -76,6 +76,7 @@ class RootIndex(threading.Thread):
         self._cold = True
         self._next: dict[str, float] = {}
         self._verify_started: float | None = None
+        self._verify_dirty = False
 
     # -- lifecycle -------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -229,5 +230,6 @@ class RootIndex(threading.Thread):
 
     def _publish(self, **status: object) -> None:
         watches = len(self._watches) if self._watches is not None else 0
-        self._status = replace(self._status, watches=watches, **status)  # type: ignore[arg-type]
+        generation = self._status.generation + 1  # scrapes reuse their encoding until this changes
+        self._status = replace(self._status, watches=watches, generation=generation, **status)  # type: ignore[arg-type]
         self.state = build_state(self._status, self._models.values(), self._extras, self.stats)

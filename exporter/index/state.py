@@ -34,6 +34,7 @@ class RootState:
     path: str
     layout: str
     origin: str
+    generation: int = 0
     present: bool = False
     ready: bool = False
     verified: bool = False

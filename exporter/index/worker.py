@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STORE_MIN_GAP = 10.0
+VERIFY_PUBLISH_GAP = 1.0
 
 
 def step(idx: RootIndex, batch: Batch, now: float) -> None:
@@ -34,8 +35,13 @@ def step(idx: RootIndex, batch: Batch, now: float) -> None:
     if idx._status.mode == "poll" and now >= idx._next.get("poll", now + 1):
         poll(idx, now)
     changed |= rescan_due(idx, now)
-    if idx._unverified:
-        changed |= verify_some(idx)
+    if idx._unverified:  # the link pass publishes at most once a second (each publish re-encodes /metrics)
+        idx._verify_dirty |= verify_some(idx)
+        if idx._verify_dirty and (not idx._unverified or now >= idx._next.get("verify_publish", 0.0)):
+            changed, idx._verify_dirty = True, False
+            idx._next["verify_publish"] = now + VERIFY_PUBLISH_GAP
+        if not idx._unverified:
+            idx._next.pop("verify_publish", None)
     if now >= idx._next.get("incomplete", now + 1):
         changed |= tick_incomplete(idx)
         idx._next["incomplete"] = now + idx.settings.incomplete_tick

@@ -1,0 +1,111 @@
+"""Start and stop exporter (and node_exporter) processes for the benchmarks; read their footprint."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> bytes:
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.read()
+
+
+class Exporter:
+    """Our exporter on one cache root, on a free loopback port."""
+
+    def __init__(self, root: str, *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.state = tempfile.mkdtemp(prefix="modelcache-bench-state-")
+        cmd = [
+            sys.executable,
+            "-m",
+            "exporter",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--path.cache",
+            root,
+            "--path.state",
+            self.state,
+            *extra,
+        ]
+        self.proc = subprocess.Popen(
+            cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": REPO}
+        )
+
+    def metrics(self) -> str:
+        return get(self.url + "/metrics", {"Accept": "text/plain"}).decode()
+
+    def wait_for(self, needle: str, timeout: float = 600) -> float:
+        """Seconds until `needle` appears in /metrics."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            try:
+                if needle in self.metrics():
+                    return time.monotonic() - t0
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(needle)
+
+    def status(self, field: str) -> float:
+        """A VmRSS-style field of /proc/PID/status, in MiB."""
+        with open(f"/proc/{self.proc.pid}/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+        raise KeyError(field)
+
+    def cpu_seconds(self) -> float:
+        """utime + stime of the process so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class NodeExporter:
+    """Debian's prometheus-node-exporter with its defaults, on loopback."""
+
+    BIN = "/usr/bin/prometheus-node-exporter"
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [self.BIN, f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                get(self.url + "/metrics")
+                return
+            except OSError:
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
