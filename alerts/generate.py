@@ -334,7 +334,7 @@ def _cache() -> list[Alert]:
             "(\n  modelcache_required_model_missing_files{sel} > 0\nand on(instance, job, root, model)\n"
             f"  modelcache_required_model_complete{{sel}} == 0\n{ready}\n)\n{no_download}",
             "A required model is in the cache with files missing.",
-            'Required model {{ $labels.model }} in cache root {{ $labels.root }} on {{ $labels.instance }} '
+            "Required model {{ $labels.model }} in cache root {{ $labels.root }} on {{ $labels.instance }} "
             'lacks {{ $value | printf "%.0f" }} file(s) and nothing is downloading them: loading it fails '
             "or downloads them first.",
             T["required_incomplete_for"],
