@@ -1,0 +1,123 @@
+"""Grafana dashboards: committed JSON equals a fresh generation, and every panel follows the conventions
+(datasource variable, job/instance variables, a unit, fixed uid, `$__rate_interval` windows)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+from helpers import REPO_ROOT
+
+DASHBOARDS = REPO_ROOT / "dashboards"
+UIDS = {
+    "modelcache-overview.json": "modelcache-overview",
+    "modelcache-capacity.json": "modelcache-capacity",
+    "modelcache-io.json": "modelcache-io",
+}
+DS = {"type": "prometheus", "uid": "${datasource}"}
+
+
+def load_generator() -> ModuleType:
+    """dashboards/generate.py as a module."""
+    spec = importlib.util.spec_from_file_location("dashboards_generate", DASHBOARDS / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def dashboards() -> dict[str, dict[str, Any]]:
+    return {name: json.loads((DASHBOARDS / name).read_text()) for name in UIDS}
+
+
+def targets(board: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [(p, t) for p in board["panels"] for t in p.get("targets", [])]
+
+
+def test_committed_files_equal_a_fresh_generation() -> None:
+    rendered = load_generator().render()
+    assert set(rendered) == {
+        *UIDS,
+        "provisioning/datasources/modelcache.yaml",
+        "provisioning/dashboards/modelcache.yaml",
+    }
+    for name, text in rendered.items():
+        assert (DASHBOARDS / name).read_text() == text, f"dashboards/{name} is stale: run python dashboards/generate.py"
+    assert sorted(p.name for p in DASHBOARDS.glob("*.json")) == sorted(UIDS)
+
+
+@pytest.mark.parametrize("name", sorted(UIDS))
+def test_dashboard_conventions(name: str) -> None:
+    board = dashboards()[name]
+    assert board["uid"] == UIDS[name] and len(board["uid"]) <= 40
+    assert "id" not in board  # Grafana assigns ids; uid is what links and provisioning use
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
+    for var in ("job", "instance"):
+        assert variables[var]["type"] == "query" and variables[var]["datasource"] == DS
+    assert "$job" in variables["instance"]["definition"]
+    per_root = name != "modelcache-overview.json"
+    assert ("root" in variables) == per_root
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids))
+    for p in board["panels"]:
+        assert p["datasource"] == DS, p["title"]
+        assert p["fieldConfig"]["defaults"].get("unit"), f"{p['title']}: no unit"
+        assert p["description"] and p["targets"], p["title"]
+        g = p["gridPos"]
+        assert g["x"] + g["w"] <= 24 and g["w"] > 0 and g["h"] > 0
+    for p, t in targets(board):
+        expr = t["expr"]
+        assert t["datasource"] == DS
+        assert 'job=~"$job"' in expr, f"{p['title']}: {expr}"
+        if "ALERTS{" not in expr:  # alerts of a whole job (drift, absent) have no instance
+            assert 'instance=~"$instance"' in expr, f"{p['title']}: {expr}"
+        if per_root and "modelcache_" in expr:
+            assert 'root=~"$root"' in expr, f"{p['title']}: {expr}"
+        for fn, window in re.findall(r"\b(rate|irate|increase)\([^\[]*\[([^\]]+)\]", expr):
+            assert window in ("$__rate_interval", "$__range"), f"{p['title']}: {fn} over {window}"
+
+
+def test_panels_do_not_overlap() -> None:
+    for name, board in dashboards().items():
+        cells: set[tuple[int, int]] = set()
+        for p in board["panels"]:
+            g = p["gridPos"]
+            mine = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+            assert not cells & mine, f"{name}: {p['title']} overlaps"
+            cells |= mine
+
+
+def test_uids_are_unique_and_titles_carry_the_folder_prefix() -> None:
+    boards = dashboards().values()
+    assert len({b["uid"] for b in boards}) == len(UIDS)
+    assert all(b["title"].startswith("Model cache / ") for b in boards)
+
+
+def test_alert_levels_are_drawn_from_the_alert_thresholds() -> None:
+    alerts = load_generator().T
+    overview = dashboards()["modelcache-overview.json"]
+    disk = next(p for p in overview["panels"] if p["title"] == "Disk usage per cache root")
+    levels = [s["value"] for s in disk["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+    assert levels == [None, alerts["disk_usage_warning"], alerts["disk_usage_critical"]]
+    assert disk["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] != "off"
+    load = next(p for p in overview["panels"] if p["title"] == "Model load time")
+    assert load["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == alerts["load_seconds"]
+
+
+def test_provisioning_files() -> None:
+    ds = yaml.safe_load((DASHBOARDS / "provisioning/datasources/modelcache.yaml").read_text())
+    assert ds["apiVersion"] == 1
+    (source,) = ds["datasources"]
+    assert source["type"] == "prometheus" and source["uid"] == "modelcache-prometheus"
+    prov = yaml.safe_load((DASHBOARDS / "provisioning/dashboards/modelcache.yaml").read_text())
+    assert prov["apiVersion"] == 1
+    (provider,) = prov["providers"]
+    assert provider["type"] == "file" and provider["options"]["path"].startswith("/")
