@@ -315,8 +315,8 @@ def _cache() -> list[Alert]:
             "warning",
             newly("modelcache_cache_wipes_total{sel}", ew),
             "A model cache was wiped.",
-            "Cache root {{ $labels.root }} on {{ $labels.instance }} lost all its models in the last "
-            f"{ew}: the next load of each model downloads it again.",
+            "Cache root {{ $labels.root }} on {{ $labels.instance }} lost most of its bytes at once in the last "
+            f"{ew} (deleted, or its volume missing): the next load of each model downloads it again.",
         ),
         Alert(
             "RequiredModelMissing",
@@ -353,9 +353,9 @@ def _cache() -> list[Alert]:
             "LedgerNotPersistent",
             "warning",
             "modelcache_ledger_persistent{sel} == 0",
-            "The exporter forgets its download history on restart.",
-            "The download ledger of {{ $labels.instance }} is not on persistent storage (--path.state): after "
-            "a restart the exporter cannot tell a re-download from a first download.",
+            "The exporter keeps its download history in memory only.",
+            "The download ledger of {{ $labels.instance }} could not be stored in --path.state and is kept in "
+            "memory: after a restart the exporter cannot tell a re-download from a first download.",
             T["ledger_for"],
         ),
     ]
