@@ -321,11 +321,13 @@ def _cache() -> list[Alert]:
         Alert(
             "RequiredModelMissing",
             "critical",
-            f"(\n  modelcache_required_model_present{{sel}} == 0\n{ready}\n)\n{no_download}",
+            # a model found nowhere has root="" (unless its requirement names one): guards are per instance
+            "(\n  modelcache_required_model_present{sel} == 0\nand on(instance, job)\n"
+            "  min by (instance, job) (modelcache_index_ready{sel}) == 1\n)\nunless on(instance, job)\n"
+            "  sum by (instance, job) (modelcache_downloads_in_progress{sel}) > 0",
             "A required model is not in the cache.",
-            "Required model {{ $labels.model }} is not in cache root {{ $labels.root }} on "
-            "{{ $labels.instance }} and nothing is downloading it: the web UI cannot start without "
-            "downloading it first.",
+            "Required model {{ $labels.model }} is in no cache root of {{ $labels.instance }} and nothing is "
+            "downloading: the web UI cannot start without downloading it first.",
             T["required_missing_for"],
         ),
         Alert(
