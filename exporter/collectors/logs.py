@@ -23,7 +23,7 @@ def counter(name: str, doc: str, labels: list[str]) -> CounterMetricFamily:
 
 
 _HEALTH = (
-    ("log_lines", "Lines read (split on \\n; Docker/CRI lines after joining partial lines).", "lines"),
+    ("log_lines", "Lines read (split on newlines; Docker/CRI lines after joining partial lines).", "lines"),
     ("log_bytes", "Bytes read from the log (as stored: JSON or CRI framing included).", "bytes"),
     ("log_rotations", "Files replaced at the log path (rename, delete and recreate, symlink switch).", "rotations"),
     ("log_truncations", "Files truncated under the read offset (copytruncate, a shell `>`).", "truncations"),

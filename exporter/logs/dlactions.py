@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .downloads import Bar, Stamp
-from .parse import basename, parse_clock, parse_size, repo_from_path, text, valid_repo
+from .parse import basename, parse_size, repo_from_path, text, valid_repo
 from .rules import Compiled, Table
 
 if TYPE_CHECKING:
@@ -46,20 +46,23 @@ class DownloadActions:
         raise NotImplementedError
 
     def _progress(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
-        if b"B/s" not in m.group("rate"):
+        desc, n, rate = m.group("desc", "n", "rate")
+        if b"B/s" not in rate:
             return  # an items bar (Fetching N files, Processing N items), not a file
-        desc, source = m.group("desc"), c.attrs.get("source", "hf")
-        if source == "hf":
+        source = c.source or "hf"
+        if source == "hf" and desc[:1] in b"DR":
             if desc.startswith(AGGREGATE_BARS):
                 return
             desc = desc[12:] if desc.startswith(b"Downloading ") else b"" if desc == b"Downloading" else desc
-        base = int(c.attrs.get("base", "1000"))
-        n, total_text = m.group("n"), group(c, m, "total")
-        total = parse_size(total_text, base) if total_text else None
-        final = complete and (total_text is None or (m.group("pct") == b"100" and n == total_text))
-        size = parse_size(n, base)
-        bar = Bar(size, total if total_text else size, parse_clock(m.group("el")), final, m.group(0))
-        file = text(desc)
+        size = parse_size(n, c.base)
+        if c.has_total:
+            total_text, pct = m.group("total", "pct")
+            final = complete and pct == b"100" and n == total_text
+            total = size if n == total_text else parse_size(total_text, c.base)
+        else:
+            final, total = complete, size
+        file = desc.decode("utf-8", "replace")
+        bar = Bar(size, total, m.group("el"), final, m.group(0))
         self.shared.downloads.progress(at, source, file, self.repo_for(file), bar)
 
     def repo_for(self, file: str) -> str:

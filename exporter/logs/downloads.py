@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from . import events as ev
 from .emit import Emitter
-from .parse import basename
+from .parse import basename, parse_clock
 from .stats import DownloadStats
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,11 @@ class Stamp(NamedTuple):
 
 
 class Bar(NamedTuple):
-    """One progress-bar state: bytes done and total, tqdm's elapsed time, whether it is final."""
+    """One progress-bar state: bytes done and total, tqdm's elapsed text, whether it is final."""
 
     n: int | None
     total: int | None
-    elapsed: float | None
+    elapsed: bytes
     final: bool
     state: bytes
 
@@ -102,13 +102,15 @@ class DownloadTracker:
         key = (at.log, source, basename(file))
         a = self.active.get(key)
         if a is None:
-            if bar.final and self.recent.get(key) == bar.state:
+            if bar.final:
+                if self.recent.get(key) != bar.state:
+                    self._instant(key, Active(at.log, source, repo, file, at.time, at.timed, bar.total, bar.n), at, bar)
                 return
             a = self.start(at, source, file, repo, bar.total)
         changed = bar.n != a.done
         a.done, a.total = bar.n, bar.total if bar.total is not None else a.total
         if bar.final:
-            self._finish(key, a, at, bar.elapsed)
+            self._finish(key, a, at, parse_clock(bar.elapsed))
             self._remember(self.recent, key, bar.state)
         elif changed:
             self._event(ev.DOWNLOAD_PROGRESS, a, at.time, bytes_done=bar.n)
@@ -142,6 +144,23 @@ class DownloadTracker:
             self._event(ev.DOWNLOAD_FAILED, a, t, error="interrupted", bytes_done=a.done)
         self.active.clear()
         self.recent.clear()
+
+    def _instant(self, key: Key, a: Active, at: Stamp, bar: Bar) -> None:
+        """A bar first seen at its final state: started and finished at once (the common case)."""
+        stats = self.stats
+        label = (a.source, stats.repos(a.repo))
+        stats.started[label] = stats.started.get(label, 0) + 1
+        stats.finished[label] = stats.finished.get(label, 0) + 1
+        if a.total:
+            stats.bytes[label] = stats.bytes.get(label, 0) + a.total
+        seconds = parse_clock(bar.elapsed)
+        if seconds is not None:
+            stats.duration(a.source).observe(seconds)
+        self._remember(self.recent, key, bar.state)
+        if ev.DOWNLOAD_STARTED in self.emitter.wanted:
+            self._event(ev.DOWNLOAD_STARTED, a, at.time)
+        if ev.DOWNLOAD_FINISHED in self.emitter.wanted:
+            self._event(ev.DOWNLOAD_FINISHED, a, at.time, seconds=seconds, bytes_done=a.done)
 
     def _finish(self, key: Key, a: Active, at: Stamp, elapsed: float | None) -> None:
         del self.active[key]

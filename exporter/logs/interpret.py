@@ -20,7 +20,7 @@ from .downloads import DownloadTracker, Stamp
 from .emit import Emitter
 from .loadtime import LoadTracker
 from .parse import current_state, earlier_states, parse_local_timestamp, strip_ansi
-from .rules import Compiled, Hit, Table
+from .rules import EMPTY, KEY, Compiled, Hit, Table
 from .stats import SourceStats, WebuiStats
 
 TOLERANCE = 60.0
@@ -41,6 +41,7 @@ class Interpreter(DownloadActions):
 
     def __init__(self, log: str, table: Table, shared: Shared, stats: SourceStats) -> None:
         self.log, self.table, self.shared, self.stats = log, table, shared, stats
+        self.webui, self.load, self.emitter = shared.webui, shared.load, shared.emitter
         self.last_stage = self.context_repo = ""
         self.last_time = 0.0
         self.actions: dict[str, Callable[[Compiled, re.Match[bytes], Stamp, bool], None]] = {
@@ -61,45 +62,69 @@ class Interpreter(DownloadActions):
         }
 
     def feed(self, lines: list[bytes], when: float, timed: bool) -> None:
-        """The hot loop: lines read at one time."""
-        parse, matched, act = self.table.parse, self.stats.matched, self.act
+        """Lines read at one time. `Table.slow_lines` picks out the few that need the `\\r` rule,
+        escapes or floating rules; the runs of lines between them take the fast path."""
+        at = Stamp(self.log, when, timed)
+        start = 0
+        for index in sorted(self.table.slow_lines(lines)):
+            if index > start:
+                self._fast(lines[start:index], at)
+            self.slow(lines[index], at)
+            start = index + 1
+
+    def _fast(self, lines: list[bytes], at: Stamp) -> None:
+        """The hot loop: one dict lookup on a line's first bytes, then its few candidate rules."""
+        long_get, short_get, matched = self.table.long.get, self.table.short.get, self.stats.matched
         for line in lines:
-            if not line:
-                continue
-            if b"\r" in line or b"\x1b" in line:
-                self.special(line, when, timed)
-                continue
-            if line[-1] == 32:
-                line = line.rstrip()
-                if not line:
+            rules = long_get(line[:KEY])
+            if rules is None:
+                rules = short_get(line[0]) if line else None
+                if rules is None:
                     continue
-            hit = parse(line)
-            if hit is not None:
-                matched[hit[0].profile] += 1
-                act(hit, when, timed, True)
+            for c in rules:
+                if line.startswith(c.prefix):
+                    m = EMPTY if c.literal else c.regex.match(line)
+                    if m is not None:
+                        matched[c.profile] += 1
+                        if not c.noop:
+                            self.act(c, m, at, True)
+                        break
 
     def feed_stamped(self, lines: list[bytes], times: list[float]) -> None:
         """Lines with their own timestamps (Docker, CRI)."""
         for line, when in zip(lines, times, strict=True):
-            self.feed([line], when, True)
+            self.slow(line, Stamp(self.log, when, True))
 
-    def special(self, line: bytes, when: float, timed: bool) -> None:
-        """A line with `\\r` updates or terminal escapes."""
+    def slow(self, line: bytes, at: Stamp) -> None:
+        """One line through every test: escapes, the `\\r` rule, trailing blanks, all rules."""
         if b"\x1b" in line:
             line = strip_ansi(line)
-        state = current_state(line)
-        if not state:
+        if b"\r" in line:
+            self._updates(line, at)
             return
-        hit = self.table.parse(state)
-        if b"\r" in line and (hit is None or hit[0].action != "progress"):
+        line = line.rstrip(b" ")
+        hit = self.table.parse(line) if line else None
+        if hit is not None:
+            self._hit(hit, at)
+
+    def _hit(self, hit: Hit, at: Stamp) -> None:
+        self.stats.matched[hit[0].profile] += 1
+        if not hit[0].noop:
+            self.act(hit[0], hit[1], at, True)
+
+    def _updates(self, line: bytes, at: Stamp) -> None:
+        """A line of `\\r` updates: its current state; and the last state of a progress bar
+        that other output overwrote (tqdm leave=False, interleaved writes)."""
+        state = current_state(line)
+        hit = self.table.parse(state) if state else None
+        if hit is None or hit[0].action != "progress":
             bar = self._last_bar(line)
             if bar is not None:
                 if hit is None:
                     self.stats.matched[bar[0].profile] += 1
-                self.act(bar, when, timed, True)
+                self.act(bar[0], bar[1], at, True)
         if hit is not None:
-            self.stats.matched[hit[0].profile] += 1
-            self.act(hit, when, timed, True)
+            self._hit(hit, at)
 
     def _last_bar(self, line: bytes) -> Hit | None:
         """The last progress-bar state of a line whose current state is something else."""
@@ -118,15 +143,16 @@ class Interpreter(DownloadActions):
         if hit is not None and hit[0].action == "progress":
             self._progress(hit[0], hit[1], Stamp(self.log, now, True), False)
 
-    def act(self, hit: Hit, when: float, timed: bool, complete: bool) -> None:
-        """Run a rule's action."""
-        c, m = hit
-        if "ts" in c.groups:
+    def act(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
+        """Run a rule's action (a timestamped library line may bring its own, better time)."""
+        if c.has_ts:
             stamp = parse_local_timestamp(m.group("ts"))
-            if stamp is not None and abs(stamp - when) <= TOLERANCE and stamp >= self.last_time:
-                when, timed = stamp, True
-        self.last_time = when
-        self.actions[c.action](c, m, Stamp(self.log, when, timed), complete)
+            if stamp is not None and abs(stamp - at.time) <= TOLERANCE and stamp >= self.last_time:
+                at = Stamp(at.log, stamp, True)
+            self.last_time = at.time
+        elif at.time > self.last_time:
+            self.last_time = at.time
+        self.actions[c.action](c, m, at, complete)
 
     def _event(self, kind: str, c: Compiled, at: Stamp, **fields: Any) -> None:
         if kind in self.shared.emitter.wanted:
@@ -163,19 +189,21 @@ class Interpreter(DownloadActions):
         self._event(ev.ERROR, c, at, error=kind, source=source)
 
     def _request(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
-        webui = self.shared.webui
+        webui = self.webui
         webui.requests += 1
-        seconds = number(group(c, m, "seconds"))
+        seconds = number(m.group("seconds")) if "seconds" in c.groups else None
         if seconds is not None:
             webui.inference.observe(seconds)
-        self.shared.load.log_other(at.time)
-        self._event(ev.REQUEST, c, at, seconds=seconds)
+        self.load.pending_reset = None  # a running app: a pending file reset was a rotation
+        if ev.REQUEST in self.emitter.wanted:
+            self._event(ev.REQUEST, c, at, seconds=seconds)
 
     def _rtf(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
-        rtf = number(group(c, m, "rtf"))
+        rtf = number(m.group("rtf")) if "rtf" in c.groups else None
         if rtf is not None:
-            self.shared.webui.rtf = rtf
-        self._event(ev.RTF, c, at, rtf=rtf)
+            self.webui.rtf = rtf
+        if ev.RTF in self.emitter.wanted:
+            self._event(ev.RTF, c, at, rtf=rtf)
 
     def _custom(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
         patterns = self.stats.patterns

@@ -71,7 +71,7 @@ class LoadTracker:
             hook(start)
 
     def _end(self, t: float, timed: bool) -> None:
-        self.ready, self.pending_reset = True, None
+        self.ready, self.seen_app, self.pending_reset = True, True, None
         if timed:
             self.ready_at = t
         if not self.loading:
@@ -88,9 +88,11 @@ class LoadTracker:
 
     def _set_stages(self, end: float, duration: float) -> None:
         times = [t for _, t in self.marks]
-        self.buffered = len(times) >= 3 and max(times) - min(times) < BURST and duration >= 1.0
         self.stages = {}
-        if self.buffered or not self.marks:
+        if not times:
+            return  # no stage line during the load: buffering stays as last seen (late lines set it)
+        self.buffered = len(times) >= 3 and max(times) - min(times) < BURST and duration >= 1.0
+        if self.buffered:
             return
         prev = self.start
         for stage, t in self.marks:
@@ -147,8 +149,8 @@ class LoadTracker:
     # Signals from the process watcher and the readiness probe.
     def process_seen(self, pid: int, started: float, before_watch: bool) -> None:
         """The web UI process (`before_watch`: it started before the exporter watched)."""
-        if self.process == (pid, started):
-            return
+        if self.process is not None and self.process[0] == pid and abs(self.process[1] - started) < 0.5:
+            return  # the same process (start times are corrected per call and differ by microseconds)
         previous, self.process = self.process, (pid, started)
         self._emit(ev.LogEvent(ev.PROCESS_STARTED, started, value=float(pid)))
         if previous is None and self.ready and (self.ready_at is None or self.ready_at >= started):

@@ -14,8 +14,7 @@ import re
 import time
 
 _ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-_SIZE = re.compile(rb"([\d.]+)\s*([kKMGTPEZY]?)(?:i?B)?")
-_PREFIXES = {b"": 0, b"k": 1, b"K": 1, b"M": 2, b"G": 3, b"T": 4, b"P": 5, b"E": 6, b"Z": 7, b"Y": 8}
+_PREFIXES = {b"k": 1, b"K": 1, b"M": 2, b"G": 3, b"T": 4, b"P": 5, b"E": 6, b"Z": 7, b"Y": 8}
 _RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?")
 _CRI = re.compile(rb"(\d{4}-\d\d-\d\dT\S+) (stdout|stderr) ([FP])(?: (.*))?$", re.S)
 _REPO_DIR = re.compile(r"(?:models|datasets|spaces)--([^/\\]+?)--([^/\\]+)")
@@ -46,12 +45,15 @@ def strip_ansi(line: bytes) -> bytes:
 
 def parse_size(text: bytes, base: int = 1000) -> int | None:
     """A tqdm size (`275`, `1.36k`, `28.0M`, `2.32G`, `5.43kB`) in bytes; None when unknown (`?`)."""
-    m = _SIZE.fullmatch(text.strip())
-    if m is None:
-        return None
+    text = text.strip()
+    if text.endswith(b"B"):
+        text = text[:-2] if text.endswith(b"iB") else text[:-1]
+    power = _PREFIXES.get(text[-1:], 0)
+    if power:
+        text = text[:-1]
     try:
-        return round(float(m.group(1)) * base ** _PREFIXES[m.group(2)])
-    except ValueError:
+        return round(float(text) * base**power)
+    except (ValueError, OverflowError):
         return None
 
 
@@ -117,7 +119,7 @@ def valid_repo(repo: str) -> bool:
 
 def basename(path: str) -> str:
     """The last component of a POSIX or Windows path."""
-    return re.split(r"[/\\]", path.rstrip("/\\"))[-1]
+    return path.replace("\\", "/").rstrip("/").rpartition("/")[2]
 
 
 def text(value: bytes | None) -> str:

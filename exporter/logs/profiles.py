@@ -35,7 +35,7 @@ INDEXTTS2 = Profile(
         Rule(
             "model_download",
             "dl_start",
-            r"Model directory (?P<dir>.+?) is incomplete.*?Downloading (?P<label>\S+?)(?: model)?\.\.\.$",
+            r"Model directory (?P<dir>.+?) is incomplete.*?Downloading (?P<label>\S+?)(?: model)?\.\.\. *$",
             prefix="Model directory ",
             attrs=(*_TTS, ("load", "1"), ("sequential", "1")),
         ),
@@ -72,7 +72,7 @@ INDEXTTS2 = Profile(
         Rule(
             "aux_download",
             "dl_start",
-            r">> Downloading (?P<label>.+?) to (?P<dest>.+?)\.{3}$",
+            r">> Downloading (?P<label>.+?) to (?P<dest>.+?)\.{3} *$",
             prefix=">> Downloading ",
             attrs=(*_TTS, ("sequential", "1"), ("load", "1")),
         ),
@@ -98,7 +98,7 @@ INDEXTTS2 = Profile(
         _info("gpt_layer", "gpt_layer loaded"),
         Rule("gpt2_warning", "loading", "", prefix="GPT2InferenceModel has generative capabilities"),
         Rule("gpt2_warning_logged", "loading", r"WARNING:indextts[\w.]*:GPT2InferenceModel", prefix="WARNING:indextts"),
-        Rule("vocoder_repo", "repo", r"Loading weights from (?P<repo>[\w.-]+/[\w.-]+)$", prefix="Loading weights "),
+        Rule("vocoder_repo", "repo", r"Loading weights from (?P<repo>[\w.-]+/[\w.-]+) *$", prefix="Loading weights "),
         _info("vocoder_local", "Loading config.json from local directory"),
         _info("vocoder_local_weights", "Loading weights from local directory"),
         _info("weight_norm", "Removing weight norm"),
@@ -106,7 +106,9 @@ INDEXTTS2 = Profile(
         _error("deepspeed", ">> Failed to load DeepSpeed", "accel_fallback"),
         _error("deepspeed_zh", ">> DeepSpeed加载失败", "accel_fallback"),
         _info("request_start", ">> starting inference"),
-        Rule("inference_time", "request", r">> Total (?:fast )?inference time: *(?P<seconds>[\d.]+)", prefix=">> To"),
+        Rule(
+            "inference_time", "request", r">> Total (?:fast )?inference time: *(?P<seconds>[\d.]+)", prefix=">> Total "
+        ),
         Rule("rtf", "rtf", r">> RTF: *(?P<rtf>[\d.]+)", prefix=">> RTF: "),
         Rule("rtf_fast", "rtf", r">> \[fast\] RTF: *(?P<rtf>[\d.]+)", prefix=">> [fast] RTF: "),
         _info("wav_saved", ">> wav file saved to:"),

@@ -39,12 +39,16 @@ HUGGINGFACE_HUB = Profile(
             "verbose_start",
             "dl_start",
             r"Downloading '(?P<file>.+)' to '(?P<incomplete>.+)\.incomplete'"
-            r"(?: \(resume from (?P<resume>\d+)/(?P<expected>\d+)\))?$",
+            r"(?: \(resume from (?P<resume>\d+)/(?P<expected>\d+)\))? *$",
             prefix="Downloading '",
             attrs=_HF,
         ),
         Rule(
-            "verbose_done", "dl_done", r"Download complete\. Moving file to (?P<dest>.+)$", prefix="Download", attrs=_HF
+            "verbose_done",
+            "dl_done",
+            r"Download complete\. Moving file to (?P<dest>.+?) *$",
+            prefix="Download",
+            attrs=_HF,
         ),
         Rule("xet_notice", "info", r"Xet Storage is enabled", prefix="Xet Storage is enabled"),
         Rule("lock_wait", "info", r"Still waiting to acquire lock on", prefix="Still waiting to acquire lock"),
@@ -76,7 +80,7 @@ MODELSCOPE = Profile(
         Rule(
             "model_dir",
             "repo",
-            r"Downloading Model from (?P<endpoint>\S+) to directory: (?P<repo_dir>.+)$",
+            r"Downloading Model from (?P<endpoint>\S+) to directory: (?P<repo_dir>.+?) *$",
             prefix="Downloading Model from ",
             attrs=_MS,
         ),
@@ -85,7 +89,7 @@ MODELSCOPE = Profile(
             "file_bar",
             "progress",
             rf"Downloading \[(?P<desc>[^\]]+)\]: *(?P<pct>\d+)%(?:\|[^|]*\|)? *(?P<n>{_N})/(?P<total>{_N}) "
-            r"\[(?P<el>[\d:d ]+)<[^,\]]*, *(?P<rate>[^\]]*)\]$",
+            r"\[(?P<el>[\d:d ]+)<[^,\]]*, *(?P<rate>[^\]]*)\] *$",
             prefix="Downloading [",
             attrs=(*_MS, ("base", "1024")),
         ),

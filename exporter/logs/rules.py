@@ -3,10 +3,11 @@ rules of the profiles a log source uses into a dispatch structure, and `Table.pa
 line (bytes) to the first rule that matches it: a pure function.
 
 Speed comes from the prefilters (measurements.md §4): a rule is either anchored (`prefix`, or a
-class of `first` bytes such as the digits of a timestamp), dispatched with one dict lookup on the
-line's first byte and one on its first K bytes; or floating, behind a substring (`contains`) or an
+class of `first` bytes such as the digits of a timestamp), found with one dict lookup on the
+line's first KEY bytes (or its first byte); or floating, behind a substring (`contains`) or an
 ending (`suffix`) test. Regexes run only on lines that pass a prefilter. Anchored rules are tried
-before floating ones, in declaration order.
+before floating ones, in declaration order. `slow_lines` finds, per chunk and in C, the few lines
+that need the floating tests at all.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-MAX_KEY = 8
+KEY = 8
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,22 @@ class Profile:
 class Compiled:
     """A rule ready to run: compiled regex, profile index, attributes as a dict."""
 
-    __slots__ = ("action", "attrs", "groups", "name", "prefix", "profile", "regex", "rule")
+    __slots__ = (
+        "action",
+        "attrs",
+        "base",
+        "groups",
+        "has_total",
+        "has_ts",
+        "literal",
+        "name",
+        "noop",
+        "prefix",
+        "profile",
+        "regex",
+        "rule",
+        "source",
+    )
 
     def __init__(self, rule: Rule, profile: int) -> None:
         self.rule = rule
@@ -72,63 +88,88 @@ class Compiled:
         self.regex = re.compile(rule.regex.encode())
         self.attrs = dict(rule.attrs)
         self.groups = frozenset(self.regex.groupindex)
+        self.source = self.attrs.get("source", "")
+        self.base = int(self.attrs.get("base", "1000"))
+        self.has_total = "total" in self.groups
+        self.has_ts = "ts" in self.groups
+        self.noop = rule.action == "info"
+        self.literal = not rule.regex and bool(rule.prefix)
 
 
 Hit = tuple[Compiled, "re.Match[bytes]"]
-Bucket = tuple[int, dict[bytes, tuple[Compiled, ...]], tuple[Compiled, ...]]
+EMPTY = re.compile(b"").match(b"")  # the match of a prefix-only rule (it has no groups)
+assert EMPTY is not None
 
 
 class Table:
-    """The compiled dispatch structure for a list of profiles."""
+    """The compiled dispatch structure for a list of profiles.
+
+    `long` maps the first KEY bytes of a line to the anchored rules it may match (rules with a
+    shorter prefix or a first-byte class merged in, declaration order kept); `short` maps a first
+    byte to those shorter rules, for lines whose first KEY bytes are no long key. `needles` are the
+    literals that mark a line for the slow path: `\\r`, ESC, and each floating rule's literal (a
+    suffix rule's literal anywhere in the line; the slow path then tests the ending). Anchored
+    regexes that end with `$` allow trailing blanks, which the fast path does not strip.
+    """
 
     def __init__(self, profiles: Sequence[Profile]) -> None:
         self.profiles = tuple(p.name for p in profiles)
         self.hints = {(stage, file): repo for p in profiles for stage, file, repo in p.repo_hints}
         self.aliases = {label: repo for p in profiles for label, repo in p.aliases}
-        prefixed: dict[int, list[Compiled]] = {}
-        classed: dict[int, list[Compiled]] = {}
+        long: dict[bytes, list[Compiled]] = {}
+        short: dict[int, list[Compiled]] = {}
         floating: dict[tuple[bytes, bool], list[Compiled]] = {}
         self.rules: list[Compiled] = []
         for index, profile in enumerate(profiles):
             for rule in profile.rules:
                 c = Compiled(rule, index)
                 self.rules.append(c)
-                if rule.prefix:
-                    prefixed.setdefault(c.prefix[0], []).append(c)
-                elif rule.first:
-                    for byte in rule.first.encode():
-                        classed.setdefault(byte, []).append(c)
+                if len(c.prefix) >= KEY:
+                    long.setdefault(c.prefix[:KEY], []).append(c)
+                elif c.prefix or rule.first:
+                    for byte in c.prefix[:1] or rule.first.encode():
+                        short.setdefault(byte, []).append(c)
                 else:
                     key = (rule.suffix.encode(), True) if rule.suffix else (rule.contains.encode(), False)
                     floating.setdefault(key, []).append(c)
-        self.by_first: dict[int, Bucket] = {}
-        for byte in set(prefixed) | set(classed):
-            rules = prefixed.get(byte, [])
-            k = min([MAX_KEY, *(len(c.prefix) for c in rules)])
-            sub: dict[bytes, list[Compiled]] = {}
-            for c in rules:
-                sub.setdefault(c.prefix[:k], []).append(c)
-            self.by_first[byte] = (k, {key: tuple(v) for key, v in sub.items()}, tuple(classed.get(byte, [])))
+        order = {id(c): i for i, c in enumerate(self.rules)}
+        self.long = {k: tuple(sorted(v + short.get(k[0], []), key=lambda c: order[id(c)])) for k, v in long.items()}
+        self.short = {k: tuple(v) for k, v in short.items()}
         self.floating = tuple((lit, suffix, tuple(rules)) for (lit, suffix), rules in floating.items())
+        self.needles = (b"\r", b"\x1b", *sorted({lit for lit, _, _ in self.floating}))
 
     def parse(self, line: bytes) -> Hit | None:
         """The first rule matching a non-empty line, with its match; None when no rule does."""
-        bucket = self.by_first.get(line[0])
-        if bucket is not None:
-            k, sub, classed = bucket
-            for c in sub.get(line[:k], ()):
-                if line.startswith(c.prefix):
-                    m = c.regex.match(line)
-                    if m is not None:
-                        return c, m
-            for c in classed:
-                m = c.regex.match(line)
+        rules = self.long.get(line[:KEY])
+        for c in self.short.get(line[0], ()) if rules is None else rules:
+            if line.startswith(c.prefix):
+                m = EMPTY if c.literal else c.regex.match(line)
                 if m is not None:
                     return c, m
-        for lit, suffix, rules in self.floating:
+        for lit, suffix, floating in self.floating:
             if line.endswith(lit) if suffix else lit in line:
-                for c in rules:
+                for c in floating:
                     m = c.regex.search(line)
                     if m is not None:
                         return c, m
         return None
+
+    def slow_lines(self, lines: list[bytes]) -> set[int]:
+        """Indices of the lines that need more than the anchored lookup: those holding a needle,
+        and the last one (no `\\n` follows it in the joined text). Found with `bytes.find`."""
+        if b"" in self.needles:
+            return set(range(len(lines)))
+        blob = b"\n".join(lines)
+        hits = []
+        for needle in self.needles:
+            at = blob.find(needle)
+            while at >= 0:
+                hits.append(at)
+                at = blob.find(b"\n", at + len(needle) - 1)  # one hit per line is enough
+                at = blob.find(needle, at + 1) if at >= 0 else -1
+        out, index, previous = {len(lines) - 1}, 0, 0
+        for at in sorted(hits):
+            index += blob.count(b"\n", previous, at)
+            previous = at
+            out.add(index)
+        return out
