@@ -17,11 +17,14 @@ from .collectors.diskstats import DiskSampler, DiskstatsCollector
 from .collectors.exporter import ExporterCollector
 from .collectors.filesystem import FilesystemCollector
 from .collectors.index import IndexCollector
+from .collectors.logs import LogCollector
 from .collectors.probe import ProbeCollector
+from .collectors.webui import WebuiCollector
 from .config import Config
 from .health import RootHealth
 from .index import CacheIndex, IndexSettings
 from .log import kv
+from .logs.monitor import build_monitor
 from .server import landing_page
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,7 @@ class Exporter:
                 for r in cfg.roots
             ]
         self.disk = DiskSampler(cfg.path_procfs, cfg.diskstats_interval) if cfg.diskstats else None
+        self.logs = build_monitor(cfg)
         self.scrape = ScrapeCollector(self._sources(), self.timer, [ProcessCollector(registry=None)])
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self.scrape)
@@ -82,6 +86,10 @@ class Exporter:
             sources.append(DiskstatsCollector(self.disk, self.health))
         if cfg.probe:
             sources.append(ProbeCollector(self.health))
+        if self.logs is not None and self.logs.runners:
+            sources.append(LogCollector(self.logs))
+        if self.logs is not None and cfg.webui:
+            sources.append(WebuiCollector(self.logs))
         sources.append(ExporterCollector())
         return sources
 
@@ -95,6 +103,8 @@ class Exporter:
             self.index.start()
         for t in [*self.health, *([self.disk] if self.disk else [])]:
             t.start()
+        if self.logs is not None:
+            self.logs.start()
         if self.cfg.textfile_output:
             writer = threading.Thread(target=self._textfile_loop, name="textfile", daemon=True)
             writer.start()
@@ -109,6 +119,8 @@ class Exporter:
             self.disk.stop()
         if self.index is not None:
             self.index.stop()
+        if self.logs is not None:
+            self.logs.stop()
         for t in self._threads:
             t.join(2.0)
 

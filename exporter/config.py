@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from . import roots as rootmod
-from .configfile import read_config_file
+from .configfile import FileConfig, read_config_file
+from .logs import sources as logsrc
 from .settings import ConfigError, parser_for
 
 
@@ -120,6 +121,74 @@ class Config:
     textfile_interval: float = opt(
         "collector.textfile.interval", "duration", 15.0, "How often the textfile output is rewritten."
     )
+    logs: bool = opt(
+        "collector.logs",
+        "bool",
+        True,
+        "Enable the web UI log collector (log sources from --path.webui-log or the file's logs: list).",
+    )
+    path_webui_log: tuple[str, ...] = opt(
+        "path.webui-log",
+        "paths",
+        (),
+        "A web UI log file or glob to follow (repeatable); plain text, Docker json-file or CRI, detected.",
+    )
+    logs_poll_interval: float = opt(
+        "collector.logs.poll-interval", "duration", 0.25, "How often logs are checked for lines, rotation, truncation."
+    )
+    logs_max_line_bytes: int = opt(
+        "collector.logs.max-line-bytes", "int", 65536, "Longest log line kept; the rest is discarded and counted."
+    )
+    logs_max_repos: int = opt(
+        "collector.logs.max-repos",
+        "int",
+        50,
+        'Distinct repo labels of the log download metrics; later repos are summed as repo="(other)".',
+    )
+    logs_read_backlog: bool = opt(
+        "collector.logs.read-backlog",
+        "bool",
+        True,
+        "On first sight of an existing log, read what it holds (as untimed history) instead of starting at its end.",
+    )
+    logs_rotate_wait: float = opt(
+        "collector.logs.rotate-wait",
+        "duration",
+        5.0,
+        "How long a rotated or deleted log file is still read after its path moved on.",
+    )
+    logs_position_interval: float = opt(
+        "collector.logs.position-interval",
+        "duration",
+        5.0,
+        "How often log read positions are saved to the state directory (and on stop).",
+    )
+    webui: bool = opt(
+        "collector.webui",
+        "bool",
+        True,
+        "Enable the web UI load-time collector (needs a log source, a process pattern or a ready URL).",
+    )
+    webui_process_pattern: str = opt(
+        "collector.webui.process-pattern",
+        "str",
+        "",
+        "Regex on command lines that finds the web UI process; its start time starts a load (e.g. webui\\.py).",
+    )
+    webui_ready_url: str = opt(
+        "collector.webui.ready-url",
+        "str",
+        "",
+        "URL probed until it answers below 400; the first success ends a load (e.g. http://127.0.0.1:7860/).",
+    )
+    webui_interval: float = opt(
+        "collector.webui.interval", "duration", 1.0, "Period of the web UI process check and readiness probe."
+    )
+    webui_ready_timeout: float = opt(
+        "collector.webui.ready-timeout", "duration", 2.0, "Timeout of one readiness probe."
+    )
+    log_sources: tuple[logsrc.LogSourceConfig, ...] = ()
+    log_patterns: tuple[logsrc.PatternConfig, ...] = ()
     roots: tuple[rootmod.RootConfig, ...] = ()
 
     @property
@@ -151,7 +220,8 @@ def _parse(f: Any, raw: Any, source: str) -> Any:
 def load_config(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
     """Merge the sources. `flags` holds only the flags given on the command line."""
     path = flags.get("config.file") or environ.get(env_name("config.file"), "")
-    file_values, file_roots = read_config_file(path) if path else ({}, [])
+    file = read_config_file(path) if path else FileConfig()
+    file_values, file_roots = file.values, file.roots
     known = {f.metadata["flag"] for f in settings()}
     unknown = sorted(set(file_values) - known)
     if unknown:
@@ -166,7 +236,22 @@ def load_config(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
         elif flag in file_values:
             values[f.name] = _parse(f, file_values[flag], f"{path}: {flag}")
     cfg = Config(**values)
-    return _validate(cfg, _choose_roots(cfg, flags, environ, file_roots))
+    return _choose_logs(_validate(cfg, _choose_roots(cfg, flags, environ, file_roots)), flags, file)
+
+
+def _choose_logs(cfg: Config, flags: Mapping[str, Any], file: FileConfig) -> Config:
+    """Log sources (flag paths or the file's list) and patterns, validated now rather than at start."""
+    from dataclasses import replace
+
+    origin = "--path.webui-log" if "path.webui-log" in flags else env_name("path.webui-log")
+    sources = logsrc.finish_sources(cfg.path_webui_log, file.logs, origin)
+    for source in sources:
+        logsrc.build_table(source, file.patterns)
+    if cfg.logs_max_line_bytes < 1024:
+        raise ConfigError(f"--collector.logs.max-line-bytes {cfg.logs_max_line_bytes} is too small; use at least 1024")
+    if cfg.webui_process_pattern:
+        logsrc.check_regex(cfg.webui_process_pattern, "--collector.webui.process-pattern")
+    return replace(cfg, log_sources=sources, log_patterns=tuple(file.patterns))
 
 
 def _choose_roots(

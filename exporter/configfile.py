@@ -7,16 +7,32 @@ collector:
 roots:
   - {path: /models/hub, name: hub, layout: hf-hub}
   - {path: /app/checkpoints, name: checkpoints, layout: hf-local-dir, model: IndexTeam/IndexTTS-2}
+logs:      # web UI logs (see exporter/logs/sources.py)
+  - {name: webui, path: /app/webui.log}
+patterns:  # custom line patterns for other model servers
+  - {name: vllm_ready, regex: '^INFO: +Application startup complete', event: ready, profile: vllm}
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from .logs.sources import LogSourceConfig, PatternConfig, pattern_from_mapping, source_from_mapping
 from .roots import RootConfig, root_from_mapping
 from .settings import ConfigError
+
+
+@dataclass(frozen=True)
+class FileConfig:
+    """What the file holds: settings by dotted flag name, cache roots, log sources, custom patterns."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    roots: list[RootConfig] = field(default_factory=list)
+    logs: list[LogSourceConfig] = field(default_factory=list)
+    patterns: list[PatternConfig] = field(default_factory=list)
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -31,8 +47,15 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def read_config_file(path: str) -> tuple[dict[str, Any], list[RootConfig]]:
-    """(settings by dotted flag name, roots) from the file; ConfigError with the fix otherwise."""
+def _entries(data: dict[str, Any], key: str, path: str) -> list[Any]:
+    items = data.pop(key, None) or []
+    if not isinstance(items, list):
+        raise ConfigError(f"{path}: '{key}' must be a list of mappings")
+    return items
+
+
+def read_config_file(path: str) -> FileConfig:
+    """Settings, roots, log sources and patterns from the file; ConfigError with the fix otherwise."""
     try:
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh)
@@ -43,11 +66,13 @@ def read_config_file(path: str) -> tuple[dict[str, Any], list[RootConfig]]:
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}:{where} is not valid YAML; fix the syntax") from None
     if data is None:
-        return {}, []
+        return FileConfig()
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of settings (e.g. 'roots: [...]')")
     items = data.pop("roots", None) or []
     if not isinstance(items, list):
         raise ConfigError(f"{path}: 'roots' must be a list of mappings with a 'path' each")
     roots = [root_from_mapping(item, f"{path}: roots[{i}]") for i, item in enumerate(items)]
-    return flatten(data), roots
+    logs = [source_from_mapping(x, f"{path}: logs[{i}]") for i, x in enumerate(_entries(data, "logs", path))]
+    pats = [pattern_from_mapping(x, f"{path}: patterns[{i}]") for i, x in enumerate(_entries(data, "patterns", path))]
+    return FileConfig(flatten(data), roots, logs, pats)
