@@ -1,0 +1,128 @@
+"""The load-time rules, each against the failure mode it exists for (times are given explicitly)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import value
+from logtools import SAMPLES, metrics, monitor
+
+from exporter.logs.emit import Emitter
+from exporter.logs.loadtime import LoadTracker
+
+
+def tracker() -> LoadTracker:
+    return LoadTracker(Emitter())
+
+
+def test_process_start_to_probe_success() -> None:
+    t = tracker()
+    t.probe(False, 99.0)
+    t.process_seen(42, 100.0, before_watch=False)
+    assert t.loading and t.in_progress(161.0) == 61.0  # an alert on > 60 fires while the load runs
+    t.probe(False, 130.0)
+    t.probe(True, 140.5)
+    assert (t.loading, t.ready, t.last_duration, t.loads, t.restarts) == (False, True, 40.5, 1, 0)
+    assert t.in_progress(200.0) == 0.0
+
+
+def test_first_look_at_an_app_already_up_records_no_load() -> None:
+    t = tracker()
+    t.process_seen(42, 100.0, before_watch=True)  # started hours before the exporter
+    t.probe(True, 9000.0)
+    assert (t.loads, t.last_duration, t.restarts, t.ready) == (0, None, 0, True)
+
+
+def test_first_look_at_an_app_still_loading_measures_from_its_start() -> None:
+    t = tracker()
+    t.process_seen(42, 100.0, before_watch=True)
+    assert t.in_progress(150.0) == 0.0  # not confirmed yet: it may be up already
+    t.probe(False, 150.0)
+    assert t.in_progress(150.0) == 50.0
+    t.probe(True, 170.0)
+    assert t.last_duration == 70.0
+
+
+def test_restart_counts_and_interrupts_downloads() -> None:
+    t = tracker()
+    begun: list[float] = []
+    t.on_begin.append(begun.append)
+    t.process_seen(1, 100.0, before_watch=False)
+    t.probe(True, 110.0)
+    t.process_gone(200.0)
+    assert not t.ready
+    t.process_seen(2, 205.0, before_watch=False)
+    t.probe(True, 215.0)
+    assert (t.restarts, t.loads, begun) == (1, 2, [100.0, 205.0])
+
+
+def test_copytruncate_while_serving_is_not_a_load() -> None:
+    t = tracker()
+    t.log_loading(10.0, True)
+    t.log_ready(20.0, True)
+    t.file_reset(1000.0)  # logrotate's copytruncate
+    t.log_other(1001.0)  # a request line: the app is running
+    t.log_loading(5000.0, True)  # a later restart starts at its own first line, not at the truncation
+    t.log_ready(5030.0, True)
+    assert t.last_duration == 30.0 and t.restarts == 1
+
+
+def test_truncation_by_a_restart_is_the_load_start() -> None:
+    t = tracker()
+    t.file_reset(1000.0)  # `python webui.py > webui.log` truncates the log when it starts
+    t.log_stage("gpt", 1040.0, True)  # QwenEmotion loads silently first
+    t.log_ready(1060.0, True)
+    assert t.last_duration == 60.0
+
+
+def test_buffered_stdout_lines_after_the_probe_are_not_a_new_load() -> None:
+    t = tracker()
+    t.probe(False, 99.0)
+    t.process_seen(7, 100.0, before_watch=False)
+    t.probe(True, 150.0)
+    for stage in ("gpt", "semantic_codec", "bpe"):
+        t.log_stage(stage, 400.0, True)  # the whole stdout buffer, flushed later
+    t.log_ready(400.0, True)
+    assert (t.loads, t.last_duration, t.restarts, t.buffered, t.stages) == (1, 50.0, 0, True, {})
+
+
+def test_stage_lines_in_one_burst_give_no_stage_durations() -> None:
+    t = tracker()
+    t.log_loading(100.0, True)
+    for stage in ("gpt", "semantic_codec", "s2mel", "bpe"):
+        t.log_stage(stage, 160.0, True)
+    t.log_ready(160.0, True)
+    assert (t.last_duration, t.buffered, t.stages) == (60.0, True, {})
+
+
+def test_probe_only_outage_is_a_load_of_unknown_start() -> None:
+    t = tracker()
+    t.probe(True, 10.0)
+    t.probe(False, 20.0)
+    assert t.loading and t.in_progress(90.0) == 70.0
+    t.probe(True, 95.0)
+    assert (t.loading, t.ready, t.last_duration, t.restarts) == (False, True, None, 1)
+
+
+def test_monitor_with_truncating_restarts(tmp_path: Path) -> None:
+    """`python webui.py > webui.log` twice: each start truncates; both loads are measured."""
+    log = tmp_path / "webui.log"
+    lines = SAMPLES["warm"].read_bytes().split(b"\n")
+    ready = next(i for i, line in enumerate(lines) if line.startswith(b"* Running"))
+    mon, rec = monitor([log])
+    mon.poll_once(now=0.0)
+    t = 0.0
+    for _ in range(2):
+        log.write_bytes(b"")  # the shell's `>` truncation (creation the first time)
+        t += 10.0
+        mon.poll_once(now=t)
+        for line in lines[: ready + 1]:
+            with open(log, "ab") as fh:
+                fh.write(line + b"\n")
+            t += 2.0
+            mon.poll_once(now=t)
+        t += 100.0  # serving
+    text = metrics(mon)
+    assert [e.seconds for e in rec.of("load_finished")] == [2.0 * (ready + 1)] * 2
+    assert value(text, "modelcache_webui_restarts_total") == 1
+    assert value(text, "modelcache_log_truncations_total", log="webui") == 1
