@@ -37,7 +37,8 @@ class Prometheus:
             "scrape_configs": [{"job_name": JOB, "static_configs": [{"targets": [target]}]}],
         }
         (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
-        self.log = (tmp / "prometheus.log").open("w")
+        self.log_path = tmp / "prometheus.log"
+        self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [
                 binary,
@@ -52,7 +53,7 @@ class Prometheus:
 
     def ready(self) -> bool:
         if self.proc.poll() is not None:
-            pytest.fail(f"prometheus exited with {self.proc.returncode}")
+            pytest.fail(f"prometheus exited with {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
         try:
             return requests.get(self.url + "/-/ready", timeout=1).status_code == 200
         except requests.ConnectionError:
