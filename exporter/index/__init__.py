@@ -9,13 +9,13 @@ import logging
 
 from ..log import kv
 from ..roots import RootConfig, nested_excludes
-from .root import IndexSettings, Listener, RootIndex
+from .root import IndexSettings, Listener, RootIndex, RootRef
 from .state import RootState
 from .watch import Watcher
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CacheIndex", "IndexSettings", "RootState"]
+__all__ = ["CacheIndex", "IndexSettings", "Listener", "RootRef", "RootState"]
 
 
 class CacheIndex:

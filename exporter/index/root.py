@@ -15,8 +15,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from ..log import kv
 from ..roots import RootConfig
@@ -31,7 +31,25 @@ from .watch import Watcher, WatchLimitReached
 from .watchset import ROOT, WatchSet
 
 log = logging.getLogger(__name__)
-Listener = Callable[[str, str, "Model | None", "Model | None"], None]
+
+
+@dataclass(frozen=True)
+class RootRef:
+    """What a listener needs to know about the root an event comes from."""
+
+    name: str
+    path: str
+    layout: str
+
+
+class Listener(Protocol):
+    """Told about every model change, on the root's worker thread (keep it quick: queue the work)."""
+
+    def model_changed(self, ref: RootRef, key: str, old: Model | None, new: Model | None, initial: bool) -> None:
+        """`initial`: part of the root's first scan in this process (the cold start)."""
+
+    def root_event(self, ref: RootRef, event: str) -> None:
+        """`indexed` (after the cold start's models), `missing` (not there at first sight), `lost`."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +136,8 @@ class RootIndex(threading.Thread):
         if not os.path.isdir(path):
             problem = "not a directory" if os.path.lexists(path) else "missing"
             if not self._status.ready or self._status.present or self._status.problem != problem:
+                if not self._status.ready:
+                    self._root_event("missing")
                 self._publish(present=False, ready=True, problem=problem)
                 log.warning(
                     "cache root is %s; will check again every %.0fs",
@@ -141,7 +161,8 @@ class RootIndex(threading.Thread):
         self._extras = result.extras
         self._unverified = [m.key for m in result.models if not m.verified]
         for m in result.models:
-            self._notify(m.key, None, m)
+            self._notify(m.key, None, m, initial=True)
+        self._root_event("indexed")
         now = time.monotonic()
         self._next = {"reconcile": now + self.settings.reconcile, "incomplete": now + 1.0}
         if mode == "poll":
@@ -207,6 +228,7 @@ class RootIndex(threading.Thread):
         log.warning("cache root disappeared", extra=kv(root=self.cfg.name, path=self.cfg.path))
         for key, old in list(self._models.items()):
             self._notify(key, old, None)
+        self._root_event("lost")
         self._models, self._extras, self._unverified, self._sigs = {}, RootExtras(), [], {}
         if self._watches is not None:
             self._watches.clear()
@@ -221,12 +243,22 @@ class RootIndex(threading.Thread):
         self.stats.scan_seconds[kind] = time.monotonic() - t0
         self.stats.last_scan_time = time.time()
 
-    def _notify(self, key: str, old: Model | None, new: Model | None) -> None:
+    def _ref(self) -> RootRef:
+        return RootRef(self.cfg.name, self.cfg.path, self._ops.layout if self._ops else self.cfg.layout)
+
+    def _notify(self, key: str, old: Model | None, new: Model | None, initial: bool = False) -> None:
         for listener in self.listeners:
             try:
-                listener(self.cfg.name, key, old, new)
+                listener.model_changed(self._ref(), key, old, new, initial)
             except Exception:
                 log.exception("index listener failed", extra=kv(root=self.cfg.name, key=key))
+
+    def _root_event(self, event: str) -> None:
+        for listener in self.listeners:
+            try:
+                listener.root_event(self._ref(), event)
+            except Exception:
+                log.exception("index listener failed", extra=kv(root=self.cfg.name, event=event))
 
     def _publish(self, **status: object) -> None:
         watches = len(self._watches) if self._watches is not None else 0
