@@ -17,12 +17,14 @@ from .collectors.diskstats import DiskSampler, DiskstatsCollector
 from .collectors.exporter import ExporterCollector
 from .collectors.filesystem import FilesystemCollector
 from .collectors.index import IndexCollector
+from .collectors.ledger import LedgerCollector
 from .collectors.logs import LogCollector
 from .collectors.probe import ProbeCollector
 from .collectors.webui import WebuiCollector
 from .config import Config
 from .health import RootHealth
-from .index import CacheIndex, IndexSettings
+from .index import CacheIndex, IndexSettings, RootState
+from .ledger.monitor import Ledger, LedgerSettings
 from .log import kv
 from .logs.monitor import build_monitor
 from .server import landing_page
@@ -36,6 +38,17 @@ class Exporter:
     def __init__(self, cfg: Config, statvfs: Callable[[str], os.statvfs_result] = os.statvfs) -> None:
         self.cfg = cfg
         self.timer = ScrapeTimer()
+        self.ledger = (
+            Ledger(
+                os.path.join(cfg.path_state, "ledger.sqlite"),
+                self._states,
+                cfg.required,
+                LedgerSettings(stall_after=cfg.ledger_stall_after, required_interval=cfg.required_interval),
+                cfg.path_procfs,
+            )
+            if cfg.cache and cfg.ledger
+            else None
+        )
         self.index = (
             CacheIndex(
                 cfg.roots,
@@ -45,6 +58,7 @@ class Exporter:
                     max_watches=cfg.cache_max_watches,
                     scan_workers=cfg.cache_scan_workers,
                 ),
+                listeners=(self.ledger,) if self.ledger else (),
             )
             if cfg.cache
             else None
@@ -71,6 +85,9 @@ class Exporter:
         self._halt = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    def _states(self) -> tuple[RootState, ...]:
+        return self.index.states() if self.index is not None else ()
+
     def _probe_dirs(self, root_probe: str) -> tuple[str, ...]:
         explicit = root_probe or self.cfg.probe_dir
         return (explicit,) if explicit else (os.path.join(self.cfg.path_state, "probe"),)
@@ -80,6 +97,8 @@ class Exporter:
         sources: list[Source] = []
         if self.index is not None:
             sources += [CacheCollector(self.index.states, cfg.cache_max_models), IndexCollector(self.index.states)]
+        if self.ledger is not None:
+            sources.append(LedgerCollector(self.ledger))
         if cfg.filesystem:
             sources.append(FilesystemCollector(self.health, cfg.filesystem_timeout))
         if self.disk is not None:
@@ -99,6 +118,8 @@ class Exporter:
             os.makedirs(self.cfg.path_state, exist_ok=True)
         except OSError as exc:
             log.warning("state directory unusable: %s", exc.strerror, extra=kv(path=self.cfg.path_state))
+        if self.ledger is not None:
+            self.ledger.start()
         if self.index is not None:
             self.index.start()
         for t in [*self.health, *([self.disk] if self.disk else [])]:
@@ -119,6 +140,9 @@ class Exporter:
             self.disk.stop()
         if self.index is not None:
             self.index.stop()
+        if self.ledger is not None:
+            self.ledger.stop()
+            self.ledger.join(5.0)
         if self.logs is not None:
             self.logs.stop()
         for t in self._threads:

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import roots as rootmod
 from .configfile import FileConfig, read_config_file
+from .ledger.required import Requirement, profile
 from .logs import sources as logsrc
 from .settings import ConfigError, parser_for
 
@@ -187,6 +188,18 @@ class Config:
     webui_ready_timeout: float = opt(
         "collector.webui.ready-timeout", "duration", 2.0, "Timeout of one readiness probe."
     )
+    ledger: bool = opt(
+        "collector.ledger", "bool", True,
+        "Enable the download ledger: downloads seen on disk, classified first, new_revision or redownload.")
+    ledger_stall_after: float = opt(
+        "collector.ledger.stall-after", "duration", 300.0,
+        "A partial download that has not grown for this long is stalled.")
+    required_profile: str = opt(
+        "collector.required.profile", "str", "",
+        "Built-in set of required models to check: indextts2 (default: none).")
+    required_interval: float = opt(
+        "collector.required.interval", "duration", 30.0, "How often the required models are checked.")
+    required: tuple[Requirement, ...] = ()
     log_sources: tuple[logsrc.LogSourceConfig, ...] = ()
     log_patterns: tuple[logsrc.PatternConfig, ...] = ()
     roots: tuple[rootmod.RootConfig, ...] = ()
@@ -251,7 +264,8 @@ def _choose_logs(cfg: Config, flags: Mapping[str, Any], file: FileConfig) -> Con
         raise ConfigError(f"--collector.logs.max-line-bytes {cfg.logs_max_line_bytes} is too small; use at least 1024")
     if cfg.webui_process_pattern:
         logsrc.check_regex(cfg.webui_process_pattern, "--collector.webui.process-pattern")
-    return replace(cfg, log_sources=sources, log_patterns=tuple(file.patterns))
+    required = (*profile(cfg.required_profile), *file.required)
+    return replace(cfg, log_sources=sources, log_patterns=tuple(file.patterns), required=required)
 
 
 def _choose_roots(

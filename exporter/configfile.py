@@ -9,6 +9,8 @@ roots:
   - {path: /app/checkpoints, name: checkpoints, layout: hf-local-dir, model: IndexTeam/IndexTTS-2}
 logs:      # web UI logs (see exporter/logs/sources.py)
   - {name: webui, path: /app/webui.log}
+required:  # models that must be complete before the next restart (see exporter/ledger/required.py)
+  - {hub: facebook/w2v-bert-2.0, files: [config.json, model.safetensors]}
 patterns:  # custom line patterns for other model servers
   - {name: vllm_ready, regex: '^INFO: +Application startup complete', event: ready, profile: vllm}
 """
@@ -20,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from .ledger.required import Requirement, requirement_from_mapping
 from .logs.sources import LogSourceConfig, PatternConfig, pattern_from_mapping, source_from_mapping
 from .roots import RootConfig, root_from_mapping
 from .settings import ConfigError
@@ -33,6 +36,7 @@ class FileConfig:
     roots: list[RootConfig] = field(default_factory=list)
     logs: list[LogSourceConfig] = field(default_factory=list)
     patterns: list[PatternConfig] = field(default_factory=list)
+    required: list[Requirement] = field(default_factory=list)
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -75,4 +79,7 @@ def read_config_file(path: str) -> FileConfig:
     roots = [root_from_mapping(item, f"{path}: roots[{i}]") for i, item in enumerate(items)]
     logs = [source_from_mapping(x, f"{path}: logs[{i}]") for i, x in enumerate(_entries(data, "logs", path))]
     pats = [pattern_from_mapping(x, f"{path}: patterns[{i}]") for i, x in enumerate(_entries(data, "patterns", path))]
-    return FileConfig(flatten(data), roots, logs, pats)
+    reqs = [
+        requirement_from_mapping(x, f"{path}: required[{i}]") for i, x in enumerate(_entries(data, "required", path))
+    ]
+    return FileConfig(flatten(data), roots, logs, pats, reqs)

@@ -32,6 +32,7 @@ class TreeStats:
     incomplete: list[IncompleteFile] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)
+    inodes: dict[str, int] = field(default_factory=dict)
 
     def add(self, rel: str, st: os.stat_result, keep_sizes: bool) -> None:
         """Count one complete regular file."""
@@ -41,6 +42,7 @@ class TreeStats:
         self.last_modified = max(self.last_modified, st.st_mtime)
         if keep_sizes:
             self.sizes[rel] = st.st_size
+            self.inodes[rel] = st.st_ino
 
 
 def walk_tree(

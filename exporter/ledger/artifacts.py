@@ -1,0 +1,81 @@
+"""What counts as one downloaded artifact, per layout, and how a partial download names it.
+
+- hf-hub: a complete blob `blobs/<etag>` of a repo (the etag is the identity: content-addressed);
+- hf-local-dir: a file with its `.metadata` (identity `path@etag`, revision = the metadata's commit);
+- plain/modelscope: a complete file (identity `path:size`; a new size at a known path is an update).
+
+Listing is cheap (one directory read per hub repo); sizes are read only for what is new.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ..scan import localdir
+from ..scan.tree import walk_tree
+
+_RSYNC = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9]{6}$")
+
+
+#: ident -> (hint, revision, inode). A new inode under a known identity means the file was fetched again.
+Listing = dict[str, tuple[str, str, int]]
+
+
+def list_artifacts(root: str, layout: str, key: str) -> Listing:
+    """The artifacts of model `key` on disk now. Hint = what a partial download of it carries."""
+    if layout == "hf-hub":
+        try:
+            with os.scandir(os.path.join(root, key, "blobs")) as it:  # inode numbers come free with the listing
+                return {e.name: (e.name, "", e.inode()) for e in it
+                        if not e.name.startswith(".") and not e.name.endswith(".incomplete")}
+        except OSError:
+            return {}
+    if layout == "hf-local-dir":
+        out = {}
+        for rel, (commit, etag) in localdir.read_metadata(root, []).items():
+            try:
+                st = os.stat(os.path.join(root, rel))
+            except OSError:
+                continue
+            out[f"{rel}@{etag}"] = (etag, commit, st.st_ino)
+        return out
+    tree = walk_tree(os.path.join(root, key), key, keep_sizes=True)
+    return {f"{rel}:{size}": (os.path.basename(rel), "", tree.inodes[rel]) for rel, size in tree.sizes.items()}
+
+
+def artifact_size(root: str, layout: str, key: str, ident: str) -> int:
+    """Bytes of one artifact (0 when it vanished meanwhile)."""
+    if layout == "hf-hub":
+        path = os.path.join(root, key, "blobs", ident)
+    elif layout == "hf-local-dir":
+        path = os.path.join(root, ident.rsplit("@", 1)[0])
+    else:
+        return int(ident.rsplit(":", 1)[1])
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def artifact_path(ident: str, layout: str) -> str:
+    """The file part of an identity (plain: without the size; local-dir: without the etag)."""
+    if layout == "hf-local-dir":
+        return ident.rsplit("@", 1)[0]
+    if layout in ("plain", "modelscope"):
+        return ident.rsplit(":", 1)[0]
+    return ident
+
+
+def partial_hint(path: str, layout: str) -> str:
+    """The hint a partial download's name carries: the etag (hub, local-dir) or the final file name."""
+    name = os.path.basename(path)
+    if layout == "hf-hub":
+        return name.split(".", 1)[0]  # <etag>.incomplete or <etag>.<random>.incomplete
+    if layout == "hf-local-dir":
+        parts = name.split(".")
+        return parts[1] if len(parts) >= 3 else parts[0]  # <short hash>.<etag>.incomplete
+    m = _RSYNC.match(name)
+    if m:
+        return m.group("name")
+    return name.rsplit(".", 1)[0] if "." in name else name

@@ -1,0 +1,179 @@
+"""The download ledger's worker: listens to the index, syncs each changed model against the store,
+classifies arrivals, counts removals and wipes, follows partial downloads and required models.
+
+The first scan of a root the ledger has never seen only records what is there (nothing is counted);
+after that, every arrival is a download: `first`, `new_revision` or `redownload`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..index.root import RootRef
+from ..index.state import RootState
+from ..log import kv
+from ..scan.model import Model
+from .artifacts import artifact_size, list_artifacts
+from .classify import Arrival, diff
+from .partials import Partials, locks_held, parse_proc_locks, stalled
+from .required import Requirement, Status, evaluate
+from .stats import Counters
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    """Tuning of the ledger."""
+
+    stall_after: float = 300.0
+    wipe_ratio: float = 0.5
+    wipe_window: float = 60.0
+    required_interval: float = 30.0
+    tick: float = 1.0
+
+
+class Ledger(threading.Thread):
+    """Background worker; the collector reads `counters` and `required`."""
+
+    def __init__(self, path: str, states: Callable[[], tuple[RootState, ...]], requirements: tuple[Requirement, ...],
+                 settings: LedgerSettings, procfs: str = "/proc") -> None:
+        super().__init__(name="ledger", daemon=True)
+        self.store = Store(path)
+        self.states, self.requirements, self.settings, self.procfs = states, requirements, settings, procfs
+        self.counters = Counters()
+        self.required: tuple[Status, ...] = ()
+        self.partials = Partials()
+        self._cond = threading.Condition()
+        self._queue: deque[tuple[str, RootRef, str, Model | None, bool]] = deque()
+        self._halt = threading.Event()
+        self._seeding: dict[str, bool] = {}
+        self._next_required = 0.0
+
+    # -- index listener (called on index threads: only queue) ---------------------------------
+    def model_changed(self, ref: RootRef, key: str, old: Model | None, new: Model | None, initial: bool) -> None:
+        with self._cond:
+            self._queue.append(("model", ref, key, new or old, initial))
+            self._cond.notify()
+
+    def root_event(self, ref: RootRef, event: str) -> None:
+        with self._cond:
+            self._queue.append((event, ref, "", None, False))
+            self._cond.notify()
+
+    # -- thread --------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Finish the queued work, then stop."""
+        self._halt.set()
+        with self._cond:
+            self._cond.notify()
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._queue and not self._halt.is_set():
+                    self._cond.wait(self.settings.tick)
+                batch = list(self._queue)
+                self._queue.clear()
+            try:
+                for item in batch:
+                    self._handle(*item)
+                self._tick(time.time())
+            except Exception:  # the ledger must never take the exporter down
+                log.exception("ledger step failed")
+            if self._halt.is_set() and not self._queue:
+                self.store.close()
+                return
+
+    def _handle(self, kind: str, ref: RootRef, key: str, model: Model | None, initial: bool) -> None:
+        if kind == "model":
+            self.sync(ref, key, model, initial)
+        elif kind in ("indexed", "missing") and self._seeding.pop(ref.name, not self.store.seeded(ref.name)):
+            self.store.mark_seeded(ref.name)
+            self.counters.set_present(ref.name, *self.store.present_bytes(ref.name))
+        self._next_required = 0.0
+
+    def sync(self, ref: RootRef, key: str, model: Model | None, initial: bool) -> None:
+        """Compare one model on disk with the ledger; record and count the difference."""
+        if ref.name not in self._seeding:
+            self._seeding[ref.name] = initial and not self.store.seeded(ref.name)
+            self.counters.set_present(ref.name, *self.store.present_bytes(ref.name))
+        current = list_artifacts(ref.path, ref.layout, key)
+        rows = self.store.rows(ref.name, key)
+        revs = {r.commit for r in model.revisions} if model and ref.layout == "hf-hub" else set()
+        revs |= {rev for _hint, rev, _ino in current.values() if rev}
+        d = diff(current, rows, self.store.commits(ref.name, key), revs, ref.layout)
+        now = time.time()
+        repo = model.repo_id if model else key
+        arrivals = []
+        for ident, reason in d.arrived:
+            size = artifact_size(ref.path, ref.layout, key, ident)
+            seconds = self.partials.finished(ref.name, key, current[ident][0], now)
+            replaced = ident in rows and rows[ident].present
+            arrivals.append(Arrival(ident, reason, size, seconds, current[ident][2], replaced))
+        removed = [(ident, rows[ident].size) for ident in d.removed]
+        self._record(ref, key, repo, arrivals, removed, revs, now)
+
+    def _record(self, ref: RootRef, key: str, repo: str, arrivals: list[Arrival],
+                removed: list[tuple[str, int]], revs: set[str], now: float) -> None:
+        seeding = self._seeding.get(ref.name, False)
+        writes: list[tuple[str, list[tuple[object, ...]]]] = [
+            ("INSERT INTO artifacts VALUES (?,?,?,?,?,?,?,1,?) ON CONFLICT(root, model, ident) DO UPDATE SET "
+             "size=excluded.size, last_seen=excluded.last_seen, fetched=fetched+excluded.fetched, present=1, "
+             "inode=excluded.inode",
+             [(ref.name, key, a.ident, a.size, now, now, 0 if seeding else 1, a.inode) for a in arrivals]),
+            ("UPDATE artifacts SET present=0, last_seen=? WHERE root=? AND model=? AND ident=?",
+             [(now, ref.name, key, ident) for ident, _size in removed]),
+            ("INSERT OR IGNORE INTO commits VALUES (?,?,?,?)", [(ref.name, key, rev, now) for rev in revs]),
+        ]
+        if not seeding:
+            writes.append(("INSERT INTO downloads VALUES (?,?,?,?,?,?,?,?)",
+                           [(now, ref.name, key, repo, a.ident, a.reason, a.size, a.seconds) for a in arrivals]))
+        self.store.transaction(writes)
+        self.counters.apply(ref.name, repo, arrivals, removed, seeding, now, self.settings)
+        if arrivals and not seeding:
+            log.info("downloads finished", extra=kv(root=ref.name, repo=repo, count=len(arrivals),
+                                                    reasons=",".join(sorted({a.reason for a in arrivals}))))
+
+    def _tick(self, now: float) -> None:
+        states = self.states()
+        if self.store.lost_state:  # the database failed and its content is gone: re-record without counting
+            self.store.lost_state = False
+            self._reseed(states)
+        self.partials.update(states, now)
+        held = self._held_locks()
+        for s in states:
+            self.counters.set_progress(s.name, len(s.incomplete), stalled(s, self.settings.stall_after, now),
+                                       locks_held(s, held) if s.incomplete or s.layout == "hf-local-dir" else 0,
+                                       self.partials.started.get(s.name, 0))
+        if self.requirements and now >= self._next_required:
+            self.required = tuple(evaluate(r, states) for r in self.requirements)
+            self._next_required = now + self.settings.required_interval
+        self.counters.persistent = self.store.persistent
+        self.counters.errors = dict(self.store.errors)
+        self.counters.publish()
+
+    def _reseed(self, states: tuple[RootState, ...]) -> None:
+        log.warning("re-recording the cache content in the in-memory ledger (nothing is counted)")
+        for s in states:
+            self._seeding[s.name] = True
+            self.counters.set_present(s.name, 0, 0)
+            ref = RootRef(s.name, s.path, s.layout)
+            for m in s.models:
+                self.sync(ref, m.key, m, initial=True)
+            self.store.mark_seeded(s.name)
+            self._seeding.pop(s.name, None)
+
+    def _held_locks(self) -> set[tuple[int, int, int]]:
+        try:
+            with open(os.path.join(self.procfs, "locks"), encoding="ascii", errors="replace") as fh:
+                return parse_proc_locks(fh.read())
+        except OSError:
+            return set()

@@ -1,0 +1,126 @@
+"""The ledger's counters, mutated by its worker and published as an immutable snapshot for scrapes."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .classify import REASONS, Arrival
+
+if TYPE_CHECKING:
+    from .monitor import LedgerSettings
+
+BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
+MAX_REPOS = 50
+OTHER = "(other)"
+
+
+@dataclass
+class RootCounters:
+    """Everything counted for one root since the exporter started."""
+
+    downloads: Counter[str] = field(default_factory=Counter)
+    bytes: Counter[str] = field(default_factory=Counter)
+    redownloads: Counter[str] = field(default_factory=Counter)
+    duration_buckets: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS) + 1))
+    duration_sum: float = 0.0
+    wipes: int = 0
+    removals: int = 0
+    present_files: int = 0
+    present_bytes: int = 0
+    in_progress: int = 0
+    stalled: int = 0
+    locks: int = 0
+    started: int = 0
+    armed: bool = True
+    window: deque[tuple[float, int]] = field(default_factory=deque)
+    window_base: int = 0
+
+    def observe(self, seconds: float) -> None:
+        self.duration_buckets[bisect_left(BUCKETS, seconds)] += 1
+        self.duration_sum += seconds
+
+    def copy(self) -> RootCounters:
+        return RootCounters(Counter(self.downloads), Counter(self.bytes), Counter(self.redownloads),
+                            list(self.duration_buckets), self.duration_sum, self.wipes, self.removals,
+                            self.present_files, self.present_bytes, self.in_progress, self.stalled, self.locks,
+                            self.started)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a scrape reads."""
+
+    generation: int
+    roots: dict[str, RootCounters]
+    persistent: bool
+    errors: dict[str, int]
+
+
+class Counters:
+    """Per-root counters; `publish()` makes a new `snapshot`."""
+
+    def __init__(self) -> None:
+        self.roots: dict[str, RootCounters] = {}
+        self.persistent = False
+        self.errors: dict[str, int] = {}
+        self.snapshot = Snapshot(0, {}, False, {})
+
+    def root(self, name: str) -> RootCounters:
+        return self.roots.setdefault(name, RootCounters())
+
+    def set_present(self, name: str, files: int, nbytes: int) -> None:
+        r = self.root(name)
+        r.present_files, r.present_bytes = files, nbytes
+
+    def set_progress(self, name: str, in_progress: int, stalled: int, locks: int, started: int) -> None:
+        r = self.root(name)
+        r.in_progress, r.stalled, r.locks, r.started = in_progress, stalled, locks, started
+
+    def apply(self, name: str, repo: str, arrivals: list[Arrival],
+              removed: list[tuple[str, int]], seeding: bool, now: float, settings: LedgerSettings) -> None:
+        """Count one model's arrivals (unless seeding) and removals; detect a wipe."""
+        r = self.root(name)
+        for a in arrivals:
+            if not a.replaced:
+                r.present_files += 1
+                r.present_bytes += a.size
+            if seeding:
+                continue
+            r.downloads[a.reason] += 1
+            r.bytes[a.reason] += a.size
+            r.armed = True
+            if a.reason == "redownload":
+                key = repo if repo in r.redownloads or len(r.redownloads) < MAX_REPOS else OTHER
+                r.redownloads[key] += 1
+            if a.seconds is not None:
+                r.observe(a.seconds)
+        if removed:
+            self._removed(r, sum(size for _i, size in removed), len(removed), now, settings)
+
+    @staticmethod
+    def _removed(r: RootCounters, nbytes: int, count: int, now: float, settings: LedgerSettings) -> None:
+        """A wipe: most of a root's bytes gone within one window (the root deleted, a volume missing)."""
+        if not r.window or now - r.window[-1][0] > settings.wipe_window:
+            r.window.clear()
+            r.window_base = r.present_bytes
+        r.window.append((now, nbytes))
+        r.removals += count
+        r.present_files -= count
+        r.present_bytes -= nbytes
+        gone = sum(b for _t, b in r.window)
+        if r.armed and r.window_base > 0 and gone >= settings.wipe_ratio * r.window_base:
+            r.wipes += 1
+            r.armed = False
+
+    def publish(self) -> None:
+        """Freeze the current values for scrapes (a new generation only when something changed)."""
+        roots = {k: v.copy() for k, v in self.roots.items()}
+        old = self.snapshot
+        if (roots, self.persistent, self.errors) != (old.roots, old.persistent, old.errors) or not old.generation:
+            self.snapshot = Snapshot(old.generation + 1, roots, self.persistent, dict(self.errors))
+
+
+__all__ = ["BUCKETS", "REASONS", "Counters", "RootCounters", "Snapshot"]
