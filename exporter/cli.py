@@ -1,4 +1,5 @@
-"""Command line: `modelcache-exporter [flags]` serves metrics until SIGTERM or SIGINT."""
+"""Command line: `modelcache-exporter [flags]` serves metrics until SIGTERM or SIGINT;
+`modelcache-exporter check [flags]` prints one report and exits (see exporter/check.py)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,10 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Config:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script and of `python -m exporter`."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["check"]:
+        from .check import main as check_main
+
+        return check_main(args[1:])
     try:
         cfg = parse(args)
     except ConfigError as exc:

@@ -1,0 +1,111 @@
+"""`modelcache-exporter check`: one exact look at every cache root, for people, CI and container start-up.
+
+Prints each root (layout, storage verdict, models and sizes, problems), the required models, and the
+ledger's download history; `--format json` for machines. Exit status: 0 when every required model is
+complete (and, with `--fail-on-ephemeral`, no root is on storage lost at restart), 1 otherwise, 2 for
+invalid configuration. It reads the caches and the ledger; it writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from .cli import PROG, build_parser, load_config
+from .config import Config
+from .health import sample_fs
+from .index.state import IndexStats, RootState, build_state
+from .ledger.required import Status, evaluate
+from .scan import detect_layout, scan_root
+from .settings import ConfigError
+
+
+def root_report(cfg: Config, i: int) -> tuple[RootState, dict[str, Any]]:
+    """Scan one root exactly and describe its storage."""
+    r = cfg.roots[i]
+    others = [o for o in cfg.roots if o is not r]
+    exclude = [os.path.relpath(o.path, r.path) for o in others if not os.path.relpath(o.path, r.path).startswith("..")]
+    base = RootState(r.name, r.path, r.layout, r.origin)
+    fs = sample_fs(r.path, cfg.path_procfs, cfg.path_sysfs, os.statvfs)
+    info: dict[str, Any] = {"name": r.name, "path": r.path, "present": os.path.isdir(r.path),
+                            "storage": fs.ephemeral or ("persistent" if fs.mount else "unknown"),
+                            "filesystem": fs.mount.fstype if fs.mount else "", "mountpoint": fs.mount.mountpoint
+                            if fs.mount else "", "usage_ratio": round(1 - fs.avail_bytes / fs.size_bytes, 4)
+                            if fs.size_bytes else None}
+    if not info["present"]:
+        return base, {**info, "layout": r.layout, "models": [], "problems": ["missing"]}
+    layout = r.layout if r.layout != "auto" else detect_layout(r.path)
+    scan = scan_root(r.path, layout, r.model or os.path.basename(r.path), exclude, links=True)
+    state = build_state(RootState(r.name, r.path, layout, r.origin, present=True, ready=True, verified=True),
+                        scan.models, scan.extras, IndexStats())
+    problems = [f"{n} {k.replace('_', ' ')}" for k, n in (*state.corruption, *state.errors)]
+    problems += [f"partial download {f.path}" for f in state.incomplete]
+    models = [{"repo": m.repo_id, "type": m.repo_type, "size_bytes": m.size_bytes, "files": m.files,
+               "revisions": [v.commit for v in m.revisions]} for m in state.models]
+    return state, {**info, "layout": layout, "size_bytes": state.size_bytes, "models": models, "problems": problems}
+
+
+def ledger_report(state_dir: str) -> dict[str, Any]:
+    """Downloads by verdict and the latest re-downloads, read-only (no ledger: empty report)."""
+    path = os.path.join(state_dir, "ledger.sqlite")
+    if not os.path.exists(path):
+        return {"path": path, "available": False}
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        by_reason = dict(db.execute("SELECT reason, COUNT(*) FROM downloads GROUP BY reason").fetchall())
+        redl = db.execute("SELECT ts, root, repo, ident, bytes FROM downloads WHERE reason='redownload' "
+                          "ORDER BY ts DESC LIMIT 20").fetchall()
+        db.close()
+    except sqlite3.Error as exc:
+        return {"path": path, "available": False, "error": str(exc)}
+    return {"path": path, "available": True, "downloads": by_reason,
+            "redownloads": [{"time": ts, "root": root, "repo": repo, "artifact": ident, "bytes": b}
+                            for ts, root, repo, ident, b in redl]}
+
+
+def report(cfg: Config, fail_on_ephemeral: bool) -> tuple[dict[str, Any], int]:
+    """The whole report and the exit status."""
+    states, roots = [], []
+    for i in range(len(cfg.roots)):
+        state, info = root_report(cfg, i)
+        states.append(state)
+        roots.append(info)
+    required: list[Status] = [evaluate(req, states) for req in cfg.required]
+    failures = [f"required model {s.name} {'incomplete' if s.present else 'missing'}" for s in required
+                if not s.complete]
+    if fail_on_ephemeral:
+        failures += [f"root {r['name']} is on {r['storage']} storage" for r in roots
+                     if r["storage"] not in ("persistent", "unknown")]
+    doc = {"time": time.time(), "roots": roots, "ledger": ledger_report(cfg.path_state), "ok": not failures,
+           "failures": failures, "required": [{"model": s.name, "root": s.root, "where": s.where,
+                                               "present": s.present, "complete": s.complete,
+                                               "missing": list(s.missing)} for s in required]}
+    return doc, 0 if not failures else 1
+
+
+def main(argv: Sequence[str]) -> int:
+    """Entry point of `modelcache-exporter check`."""
+    p = build_parser()
+    p.prog = f"{PROG} check"
+    p.add_argument("--format", dest="check.format", choices=["text", "json"], default="text")
+    p.add_argument("--fail-on-ephemeral", dest="check.ephemeral", action="store_true", default=False)
+    try:
+        flags = vars(p.parse_args(list(argv)))
+        fmt, ephemeral = flags.pop("check.format"), flags.pop("check.ephemeral")
+        cfg = load_config(flags, dict(os.environ))
+    except ConfigError as exc:
+        print(f"{PROG}: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    doc, status = report(cfg, ephemeral)
+    if fmt == "json":
+        print(json.dumps(doc, indent=2, sort_keys=True))
+    else:
+        from .checktext import render
+
+        print(render(doc))
+    return status
