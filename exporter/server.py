@@ -4,7 +4,6 @@ negotiated, gzip at level 1 when accepted: a scrape should cost the exporter nex
 
 from __future__ import annotations
 
-import gzip
 import html
 import logging
 import socket
@@ -43,10 +42,10 @@ def make_app(scrape: ScrapeCollector, telemetry_path: str, landing: Callable[[],
     def metrics(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         t0 = time.perf_counter()
         _encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
-        body = scrape.render(om=content_type.startswith("application/openmetrics-text"))
+        gz = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+        body = scrape.render(om=content_type.startswith("application/openmetrics-text"), gz=gz)
         headers = [("Content-Type", content_type)]
-        if "gzip" in environ.get("HTTP_ACCEPT_ENCODING", ""):
-            body = gzip.compress(body, compresslevel=1)
+        if gz:
             headers.append(("Content-Encoding", "gzip"))
         start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
         timer.observe(time.perf_counter() - t0)

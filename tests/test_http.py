@@ -129,6 +129,8 @@ def test_cached_encoding_equals_a_fresh_collection_and_follows_changes(tmp_path:
     ]
     with InProcess(args) as ex:
         ex.wait("modelcache_index_verified", lambda v: v == 1, root="hub")
+        ex.wait("modelcache_filesystem_size_bytes", lambda v: v is not None, root="hub")
+        ex.wait("modelcache_ledger_artifacts", lambda v: v is not None, root="hub")
         for _ in range(2):  # the second render reuses the cached bytes
             assert _stable(ex.exporter.scrape.render(om=False).decode()) == _stable(
                 generate_latest(ex.registry).decode()
@@ -138,3 +140,30 @@ def test_cached_encoding_equals_a_fresh_collection_and_follows_changes(tmp_path:
         ex.wait("modelcache_root_models", lambda v: v == 4, root="hub")
         body = ex.exporter.scrape.render(om=False).decode()
         assert 'repo="org/data"' not in body and 'modelcache_root_models{root="hub"} 4.0' in body
+
+
+def test_gzip_body_is_a_valid_multi_member_stream(tmp_path: Path) -> None:
+    """Cached sources keep their compressed member; the stream still decodes to the plain body."""
+    import cachefixture
+    from helpers import InProcess
+
+    cache = cachefixture.build(tmp_path / "hub")
+    args = [
+        "--path.cache",
+        str(cache),
+        "--path.state",
+        str(tmp_path / "s"),
+        "--collector.cache.scan-workers",
+        "0",
+        *QUIET,
+    ]
+    with InProcess(args) as ex:
+        ex.wait("modelcache_index_verified", lambda v: v == 1, root="hub")
+        ex.wait("modelcache_filesystem_size_bytes", lambda v: v is not None, root="hub")
+        ex.wait("modelcache_ledger_artifacts", lambda v: v is not None, root="hub")
+        for om in (False, True):
+            for _ in range(2):
+                plain = _stable(ex.exporter.scrape.render(om=om).decode())
+                packed = ex.exporter.scrape.render(om=om, gz=True)
+                assert packed[:2] == b"\x1f\x8b" and packed.count(b"\x1f\x8b\x08") >= 2
+                assert _stable(gzip.decompress(packed).decode()) == plain
