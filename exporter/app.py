@@ -26,6 +26,7 @@ from .health import RootHealth
 from .index import CacheIndex, IndexSettings, RootState
 from .ledger.monitor import Ledger, LedgerSettings
 from .log import kv
+from .logs.events import DOWNLOAD_FINISHED
 from .logs.monitor import build_monitor
 from .server import landing_page
 
@@ -79,6 +80,8 @@ class Exporter:
             ]
         self.disk = DiskSampler(cfg.path_procfs, cfg.diskstats_interval) if cfg.diskstats else None
         self.logs = build_monitor(cfg)
+        if self.logs is not None and self.ledger is not None:
+            self.logs.add_listener(self.ledger.log_event, kinds=[DOWNLOAD_FINISHED])
         self.scrape = ScrapeCollector(self._sources(), self.timer, [ProcessCollector(registry=None)])
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self.scrape)

@@ -3,6 +3,11 @@ classifies arrivals, counts removals and wipes, follows partial downloads and re
 
 The first scan of a root the ledger has never seen only records what is there (nothing is counted);
 after that, every arrival is a download: `first`, `new_revision` or `redownload`.
+
+The filesystem is the authority. Downloads the web UI's log reports are classified only when the
+sidecar sees no cache root at all (the volume is not shared with it): then each finished download
+of the log is an artifact `repo/file` of the pseudo-root `log:<source>`. So a download seen in both
+is counted once.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 from ..index.root import RootRef
 from ..index.state import RootState
 from ..log import kv
+from ..logs.events import LogEvent
 from ..scan.model import Model
 from .artifacts import artifact_size, list_artifacts
 from .classify import Arrival, diff
@@ -53,6 +59,7 @@ class Ledger(threading.Thread):
         self.partials = Partials()
         self._cond = threading.Condition()
         self._queue: deque[tuple[str, RootRef, str, Model | None, bool]] = deque()
+        self._logs: deque[LogEvent] = deque()
         self._halt = threading.Event()
         self._seeding: dict[str, bool] = {}
         self._next_required = 0.0
@@ -68,6 +75,13 @@ class Ledger(threading.Thread):
             self._queue.append((event, ref, "", None, False))
             self._cond.notify()
 
+    # -- log monitor listener ------------------------------------------------------------------
+    def log_event(self, event: LogEvent) -> None:
+        """A `download_finished` from the web UI's log (queued; used when no root is visible)."""
+        with self._cond:
+            self._logs.append(event)
+            self._cond.notify()
+
     # -- thread --------------------------------------------------------------------------------
     def stop(self) -> None:
         """Finish the queued work, then stop."""
@@ -80,11 +94,14 @@ class Ledger(threading.Thread):
             with self._cond:
                 if not self._queue and not self._halt.is_set():
                     self._cond.wait(self.settings.tick)
-                batch = list(self._queue)
+                batch, logs = list(self._queue), list(self._logs)
                 self._queue.clear()
+                self._logs.clear()
             try:
                 for item in batch:
                     self._handle(*item)
+                for event in logs:
+                    self._from_log(event)
                 self._tick(time.time())
             except Exception:  # the ledger must never take the exporter down
                 log.exception("ledger step failed")
@@ -141,6 +158,18 @@ class Ledger(threading.Thread):
         if arrivals and not seeding:
             log.info("downloads finished", extra=kv(root=ref.name, repo=repo, count=len(arrivals),
                                                     reasons=",".join(sorted({a.reason for a in arrivals}))))
+
+    def _from_log(self, ev: LogEvent) -> None:
+        """Classify a download the log reports, when the filesystem cannot: no root is visible."""
+        if any(s.present for s in self.states()):
+            return
+        ref = RootRef(f"log:{ev.log or 'log'}", "", "log")
+        model, ident = ev.repo or "(unknown)", ev.file or "(unknown)"
+        rows = self.store.rows(ref.name, model)
+        reason = "redownload" if ident in rows else "first"
+        arrival = Arrival(ident, reason, ev.bytes_total or 0, ev.seconds, 0, replaced=ident in rows)
+        self._seeding[ref.name] = False
+        self._record(ref, model, model, [arrival], [], set(), ev.time)
 
     def _tick(self, now: float) -> None:
         states = self.states()
