@@ -86,6 +86,18 @@ def test_buffered_stdout_lines_after_the_probe_are_not_a_new_load() -> None:
     assert (t.loads, t.last_duration, t.restarts, t.buffered, t.stages) == (1, 50.0, 0, True, {})
 
 
+def test_stdout_flushed_at_exit_is_not_a_new_load() -> None:
+    t = tracker()
+    t.probe(False, 99.0)
+    t.process_seen(7, 100.0, before_watch=False)
+    t.probe(True, 130.0)
+    t.process_gone(500.0)
+    t.probe(False, 500.1)
+    t.log_stage("gpt", 500.2, True)  # the whole stdout buffer arrives as the process exits
+    t.log_ready(500.2, True)
+    assert (t.loading, t.loads, t.restarts, t.buffered) == (False, 1, 0, True)
+
+
 def test_stage_lines_in_one_burst_give_no_stage_durations() -> None:
     t = tracker()
     t.log_loading(100.0, True)

@@ -40,6 +40,7 @@ class LoadTracker:
         self.start = 0.0
         self.probe_ok: bool | None = None
         self.process: tuple[int, float] | None = None
+        self.watching = False  # the process watcher has seen the web UI process
         self.pending_reset: float | None = None
         self.loads = self.restarts = 0
         self.hist = Hist(LOAD_BUCKETS)
@@ -101,7 +102,9 @@ class LoadTracker:
         self.stages[LAUNCH] = max(0.0, end - prev)
 
     def _serving(self) -> bool:
-        return bool(self.probe_ok) or (self.process is not None and self.ready)
+        """True when loading lines now cannot be a new load: the app serves (probe, or same process
+        ready), or the watcher knows the process and none runs (a dead process's flushed stdout)."""
+        return bool(self.probe_ok) or (self.process is not None and self.ready) or (self.watching and not self.process)
 
     # Signals from the log.
     def log_loading(self, t: float, timed: bool) -> None:
@@ -151,7 +154,7 @@ class LoadTracker:
         """The web UI process (`before_watch`: it started before the exporter watched)."""
         if self.process is not None and self.process[0] == pid and abs(self.process[1] - started) < 0.5:
             return  # the same process (start times are corrected per call and differ by microseconds)
-        previous, self.process = self.process, (pid, started)
+        previous, self.process, self.watching = self.process, (pid, started), True
         self._emit(ev.LogEvent(ev.PROCESS_STARTED, started, value=float(pid)))
         if previous is None and self.ready and (self.ready_at is None or self.ready_at >= started):
             return
@@ -176,7 +179,7 @@ class LoadTracker:
         self.ready = False
         if self.loading:
             self.confirmed = True
-        elif previous and self.process is None:
+        elif previous and not self.watching:  # probe-only setups: down after up is a restart
             self._begin(t, False, confirmed=True)
 
     # Reading.

@@ -25,10 +25,10 @@ from .positions import PositionStore
 from .runner import SourceRunner
 from .sources import LogSourceConfig, PatternConfig, build_table
 from .stats import DownloadStats, LabelCap, WebuiStats
-from .webui import WebuiWatcher
 
 if TYPE_CHECKING:
     from ..config import Config
+    from .webui import WebuiWatcher
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,13 @@ class LogMonitor:
         self.runners = [
             SourceRunner(cfg, build_table(cfg, patterns), self, saved.get(cfg.name, []), stdin_fd) for cfg in sources
         ]
-        self.watcher = (
-            WebuiWatcher(
+        self.watcher: WebuiWatcher | None = None
+        if s.process_pattern or s.ready_url:
+            from .webui import WebuiWatcher  # psutil and requests only when there is something to watch
+
+            self.watcher = WebuiWatcher(
                 s.process_pattern, s.ready_url, s.webui_interval, s.ready_timeout, self._on_process, self._on_probe
             )
-            if s.process_pattern or s.ready_url
-            else None
-        )
         self._halt = threading.Event()
         self._thread = threading.Thread(target=self._run, name="logs", daemon=True)
 

@@ -77,7 +77,13 @@ class SourceRunner:
         return reader.format
 
     def chunk(self, reader: Reader, chunk: Chunk) -> None:
-        """Lines from a file or stream."""
+        """Lines from a file or stream; their events are delivered at once (memory stays bounded
+        by one chunk's events even when a long backlog is read in one round)."""
+        self._chunk(reader, chunk)
+        if self.monitor.emitter.pending:
+            self.monitor.deliver()
+
+    def _chunk(self, reader: Reader, chunk: Chunk) -> None:
         with self.lock:
             st = self.stats
             st.bytes += chunk.nbytes
