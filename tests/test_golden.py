@@ -48,6 +48,8 @@ def test_metrics_match_the_golden_file(tmp_path: Path) -> None:
     with InProcess(args) as ex:
         ex.wait("modelcache_index_verified", lambda v: v == 1, root="hub")
         ex.wait("modelcache_index_ready", lambda v: v == 1, root="missing")
+        ex.wait("modelcache_ledger_artifacts", lambda v: v == 12, root="hub")
+        ex.wait("modelcache_ledger_artifacts", lambda v: v == 0, root="missing")
         text = stable_text(ex.text(), tmp_path)
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.write_text(text)
