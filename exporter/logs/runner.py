@@ -20,7 +20,8 @@ from .parse import detect_format
 from .rules import Table
 from .sources import LogSourceConfig
 from .stats import SourceStats
-from .tailer import FileTailer, Reader, StdinTailer
+from .stdin import StdinTailer
+from .tailer import FileTailer, Reader
 
 if TYPE_CHECKING:
     from .monitor import LogMonitor

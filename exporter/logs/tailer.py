@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import glob
 import os
-import select
 import stat
 from collections.abc import Sequence
 from typing import Protocol
 
 from .assemble import LineAssembler
 from .decode import Decoder
-from .follow import CHUNK, Chunk, Follower, Position
+from .follow import Chunk, Follower, Position
 
 Ident = tuple[int, int]
 SKIP_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")
 MAX_FILES = 64
-MAX_CHUNKS_PER_POLL = 1024
 
 
 class Reader(Protocol):
@@ -47,6 +45,12 @@ class Sink(Protocol):
     def notice(self, kind: str, when: float) -> None: ...
 
     def failure(self, path: str, error: OSError) -> None: ...
+
+
+def emit_rest(reader: Reader, rest: list[bytes], now: float, sink: Sink) -> None:
+    """Hand a flushed partial line (end of a file or stream) to the sink as a final line."""
+    if rest:
+        sink.chunk(reader, Chunk(rest, now, True, 0))
 
 
 class FileTailer:
@@ -138,8 +142,7 @@ class FileTailer:
 
     @staticmethod
     def _emit_rest(reader: Reader, rest: list[bytes], now: float, sink: Sink) -> None:
-        if rest:
-            sink.chunk(reader, Chunk(rest, now, True, 0))
+        emit_rest(reader, rest, now, sink)
 
     def _fail(self, sink: Sink, path: str, exc: OSError) -> None:
         if self.failing.get(path) != exc.errno:
@@ -162,41 +165,3 @@ class FileTailer:
             os.close(f.fd)
         self.active.clear()
         self.retired.clear()
-
-
-class StdinTailer:
-    """Reads a file descriptor (standard input) without blocking; all lines are live."""
-
-    def __init__(self, cap: int, fd: int = 0) -> None:
-        self.path, self.fd = "-", fd
-        self.format = ""
-        self.decoder: Decoder | None = None
-        self.asm = LineAssembler(cap)
-        self.eof = False
-
-    def poll(self, now: float, sink: Sink) -> None:
-        """Read what is available (bounded per poll); at end of input the partial line is final."""
-        for _ in range(MAX_CHUNKS_PER_POLL):
-            if self.eof or not select.select([self.fd], [], [], 0)[0]:
-                break
-            try:
-                data = os.read(self.fd, CHUNK)
-            except OSError as exc:
-                sink.failure(self.path, exc)
-                self.eof = True
-                break
-            if not data:
-                self.eof = True
-                FileTailer._emit_rest(self, self.asm.flush(), now, sink)
-                break
-            seen = self.asm.truncated
-            lines = self.asm.feed(data)
-            sink.chunk(self, Chunk(lines, now, True, len(data), self.asm.truncated - seen))
-        sink.idle(self, now)
-
-    def positions(self) -> list[Position]:
-        """Standard input has no position."""
-        return []
-
-    def close(self) -> None:
-        """Nothing to close: the descriptor belongs to the process."""
