@@ -190,9 +190,30 @@ def test_plain_tree_synced_by_rsync(tmp_path: Path) -> None:
         ex.expect(first=2)
         _rsync(b"\x03" * 1200, tree / "bigvgan" / "bigvgan_generator.pt")  # same path, new content: an update
         ex.expect(first=2, new_revision=1)
-        (tree / "campplus_cn_common.bin").unlink()
-        _rsync(b"\x02" * 500, tree / "campplus_cn_common.bin")  # the same file synced again
+        (tree / "campplus_cn_common.bin").unlink()  # lost ...
+        ex.wait("modelcache_artifact_removals_total", lambda v: v == 2, root="hf_cache")  # (+ the old bigvgan)
+        _rsync(b"\x02" * 500, tree / "campplus_cn_common.bin")  # ... and synced again
         ex.expect(first=2, new_revision=1, redownload=1)
+        _rsync(b"\x02" * 500, tree / "campplus_cn_common.bin")  # synced over itself: transferred once more
+        ex.expect(first=2, new_revision=1, redownload=2)
+
+
+def test_publishing_into_the_shared_xet_store_is_not_a_download(setup: tuple[FakeHub, Path, Path]) -> None:
+    """huggingface_hub 2.x moves a fresh Xet blob into the cache-wide store and leaves a symlink."""
+    from huggingface_hub.utils import _shared_blobs
+
+    hub, cache, state = setup
+    with Sidecar(cache, state) as ex:
+        ex.settle()
+        run_download(hub, repo_id="org/tts", cache_dir=str(cache))
+        ex.expect(first=3)
+        blob = os.path.realpath(next(cache.glob("models--org--tts/snapshots/*/model.safetensors")))
+        assert _shared_blobs.publish_blob_to_shared_store(
+            blob_path=blob, xet_hash="d" * 64, cache_dir=cache, expected_size=os.path.getsize(blob)
+        )
+        ex.wait("modelcache_root_shared_store_files", lambda v: v == 1, timeout=15, root="hub")
+        ex.expect(first=3)
+        assert ex.get("modelcache_artifact_removals_total", root="hub") == 0
 
 
 def _plain_config(tmp_path: Path, tree: Path) -> Path:

@@ -7,7 +7,25 @@ from collections.abc import Iterator, Sequence
 from prometheus_client.core import Metric
 
 from ..health import RootHealth
-from .base import gauge
+from .base import GaugeTable, Spec, gauge
+
+SPACE: tuple[Spec, ...] = (
+    ("filesystem_size_bytes", "Filesystem size.", lambda s: s.size_bytes),
+    ("filesystem_avail_bytes", "Space available to unprivileged users.", lambda s: s.avail_bytes),
+    ("filesystem_free_bytes", "Free space (including root's reserve).", lambda s: s.free_bytes),
+    (
+        "filesystem_usage_ratio",
+        "(size - avail) / size: the share a download cannot use.",
+        lambda s: (s.size_bytes - s.avail_bytes) / s.size_bytes,
+    ),
+    ("filesystem_files", "Inodes.", lambda s: s.files),
+    ("filesystem_files_free", "Free inodes.", lambda s: s.files_free),
+    (
+        "filesystem_files_usage_ratio",
+        "Share of inodes in use (absent where the filesystem reports no inodes).",
+        lambda s: (s.files - s.files_free) / s.files if s.files else None,
+    ),
+)
 
 
 class FilesystemCollector:
@@ -26,15 +44,7 @@ class FilesystemCollector:
             "is 'persistent' or why it is not (tmpfs, ramfs, overlay, emptydir).",
             ["root", "mountpoint", "fstype", "device", "storage"],
         )
-        f = {
-            "size": gauge("filesystem_size_bytes", "Filesystem size.", r),
-            "avail": gauge("filesystem_avail_bytes", "Space available to unprivileged users.", r),
-            "free": gauge("filesystem_free_bytes", "Free space (including root's reserve).", r),
-            "ratio": gauge("filesystem_usage_ratio", "(size - avail) / size: the share a download cannot use.", r),
-            "files": gauge("filesystem_files", "Inodes.", r),
-            "files_free": gauge("filesystem_files_free", "Free inodes.", r),
-            "fratio": gauge("filesystem_files_usage_ratio", "Share of inodes in use.", r),
-        }
+        space = GaugeTable(SPACE, r)
         ro = gauge("filesystem_readonly", "1 if the filesystem is mounted read-only.", r)
         eph = gauge(
             "filesystem_ephemeral",
@@ -56,21 +66,7 @@ class FilesystemCollector:
                     [h.root.name, s.mount.mountpoint, s.mount.fstype, s.mount.source, s.ephemeral or "persistent"], 1
                 )
                 eph.add_metric(lab, float(bool(s.ephemeral)))
-            if failed:
-                continue
-            ro.add_metric(lab, float(s.readonly))
-            for key, value in (
-                ("size", s.size_bytes),
-                ("avail", s.avail_bytes),
-                ("free", s.free_bytes),
-                ("files", s.files),
-                ("files_free", s.files_free),
-            ):
-                f[key].add_metric(lab, float(value))
-            if s.size_bytes:
-                f["ratio"].add_metric(lab, (s.size_bytes - s.avail_bytes) / s.size_bytes)
-            if s.files:
-                f["fratio"].add_metric(lab, (s.files - s.files_free) / s.files)
-        yield info
-        yield from f.values()
-        yield from (ro, eph, err)
+            if not failed:
+                ro.add_metric(lab, float(s.readonly))
+                space.add(lab, s)
+        yield from (info, *space.families(), ro, eph, err)

@@ -8,14 +8,40 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 
 from ..ledger.classify import REASONS
 from ..ledger.monitor import Ledger
-from ..ledger.stats import BUCKETS
+from ..ledger.stats import BUCKETS, RootCounters
 from ..ledger.store import ERROR_KINDS
-from .base import PREFIX, gauge
+from .base import PREFIX, GaugeTable, Spec, gauge
 
 
 def counter(name: str, doc: str, labels: list[str]) -> CounterMetricFamily:
     """A counter family with our prefix."""
     return CounterMetricFamily(PREFIX + name, doc, labels=labels)
+
+
+COUNTS: tuple[Spec, ...] = (
+    ("cache_wipes", "A root that lost most of its bytes at once (deleted, volume missing).", lambda c: c.wipes),
+    ("artifact_removals", "Artifacts that disappeared from the cache.", lambda c: c.removals),
+    ("downloads_started", "Partial downloads seen appearing.", lambda c: c.started),
+)
+GAUGES: tuple[Spec, ...] = (
+    ("downloads_in_progress", "Partial downloads present now (growing or not).", lambda c: c.in_progress),
+    ("downloads_stalled", "Partial downloads that have not grown for the stall time.", lambda c: c.stalled),
+    (
+        "download_locks_held",
+        "Download lock files held now by some process (another instance sharing the cache makes the others wait).",
+        lambda c: c.locks,
+    ),
+    ("ledger_artifacts", "Artifacts the ledger knows present in the root.", lambda c: c.present_files),
+)
+
+
+def cumulative(counts: list[int]) -> list[tuple[str, float]]:
+    """Per-bucket counts -> cumulative (le, count) pairs ending with +Inf."""
+    acc, out = 0, []
+    for le, n in zip([*map(str, BUCKETS), "+Inf"], counts, strict=True):
+        acc += n
+        out.append((le, float(acc)))
+    return out
 
 
 class LedgerCollector:
@@ -32,51 +58,53 @@ class LedgerCollector:
 
     def collect(self) -> Iterator[Metric]:
         snap = self.ledger.counters.snapshot
+        yield from self._downloads(snap.roots)
+        yield from self._required()
+        yield from self._health(snap.persistent, snap.errors)
+
+    def _downloads(self, roots: dict[str, RootCounters]) -> Iterator[Metric]:
         r = ["root"]
-        downloads = counter("downloads", "Artifacts that arrived complete in the cache, by verdict: first (never "
-                            "seen), new_revision (an update), redownload (seen complete before: unexpected).",
-                            ["root", "reason"])
+        downloads = counter(
+            "downloads",
+            "Artifacts that arrived complete in the cache, by verdict: first (never "
+            "seen), new_revision (an update), redownload (seen complete before: unexpected).",
+            ["root", "reason"],
+        )
         nbytes = counter("download_bytes", "Bytes of those artifacts, by verdict.", ["root", "reason"])
-        redl = counter("unexpected_redownloads", "Artifacts downloaded again although the cache had them complete "
-                       "before (cache lost or misplaced), by repo.", ["root", "repo"])
-        hist = HistogramMetricFamily(PREFIX + "download_duration_seconds", "From the first partial file seen to the "
-                                     "artifact complete (downloads whose start was seen).", labels=r)
-        wipes = counter("cache_wipes", "A root that lost most of its bytes at once (deleted, volume missing).", r)
-        removals = counter("artifact_removals", "Artifacts that disappeared from the cache.", r)
-        gauges = {
-            "progress": gauge("downloads_in_progress", "Partial downloads present now (growing or not).", r),
-            "stalled": gauge("downloads_stalled", "Partial downloads that have not grown for the stall time.", r),
-            "locks": gauge("download_locks_held", "Download lock files held now by some process (another instance "
-                           "sharing the cache makes the others wait).", r),
-            "artifacts": gauge("ledger_artifacts", "Artifacts the ledger knows present in the root.", r),
-        }
-        started = counter("downloads_started", "Partial downloads seen appearing.", r)
-        for name, c in sorted(snap.roots.items()):
+        redl = counter(
+            "unexpected_redownloads",
+            "Artifacts downloaded again although the cache had them complete "
+            "before (cache lost or misplaced), by repo.",
+            ["root", "repo"],
+        )
+        hist = HistogramMetricFamily(
+            PREFIX + "download_duration_seconds",
+            "From the first partial file seen to the artifact complete (downloads whose start was seen).",
+            labels=r,
+        )
+        counts = [(counter(name, doc, r), get) for name, doc, get in COUNTS]
+        gauges = GaugeTable(GAUGES, r)
+        for name, c in sorted(roots.items()):
             for reason in REASONS:
                 downloads.add_metric([name, reason], c.downloads.get(reason, 0))
                 nbytes.add_metric([name, reason], c.bytes.get(reason, 0))
             for repo, n in sorted(c.redownloads.items()):
                 redl.add_metric([name, repo], n)
-            acc, buckets = 0, []
-            for le, n in zip([*map(str, BUCKETS), "+Inf"], c.duration_buckets, strict=True):
-                acc += n
-                buckets.append((le, acc))
-            hist.add_metric([name], buckets, c.duration_sum)
-            wipes.add_metric([name], c.wipes)
-            removals.add_metric([name], c.removals)
-            started.add_metric([name], c.started)
-            for key, value in (("progress", c.in_progress), ("stalled", c.stalled), ("locks", c.locks),
-                               ("artifacts", c.present_files)):
-                gauges[key].add_metric([name], value)
-        yield from (downloads, nbytes, redl, hist, wipes, removals, started, *gauges.values())
-        yield from self._required()
-        yield from self._health(snap.persistent, snap.errors)
+            hist.add_metric([name], cumulative(c.duration_buckets), c.duration_sum)
+            for family, get in counts:
+                family.add_metric([name], float(get(c) or 0))
+            gauges.add([name], c)
+        yield from (downloads, nbytes, redl, hist, *(f for f, _g in counts), *gauges.families())
 
     def _required(self) -> Iterator[Metric]:
         lab = ["root", "model"]
         present = gauge("required_model_present", "1 if the required model is in a cache root.", lab)
-        complete = gauge("required_model_complete", "1 if every file of the required model is there (links "
-                         "resolve, nothing empty) and none is being downloaded.", lab)
+        complete = gauge(
+            "required_model_complete",
+            "1 if every file of the required model is there (links "
+            "resolve, nothing empty) and none is being downloaded.",
+            lab,
+        )
         missing = gauge("required_model_missing_files", "Files of the required model missing or in progress.", lab)
         for st in self.ledger.required:
             present.add_metric([st.root, st.name], float(st.present))
@@ -86,8 +114,11 @@ class LedgerCollector:
 
     @staticmethod
     def _health(persistent: bool, errors: dict[str, int]) -> Iterator[Metric]:
-        up = gauge("ledger_persistent", "1 if the ledger is stored on disk (0: kept in memory after an error; "
-                   "verdicts will not survive a restart).")
+        up = gauge(
+            "ledger_persistent",
+            "1 if the ledger is stored on disk (0: kept in memory after an error; "
+            "verdicts will not survive a restart).",
+        )
         up.add_metric([], float(persistent))
         errs = counter("ledger_errors", "Ledger database failures by kind.", ["kind"])
         for kind in ERROR_KINDS:

@@ -25,12 +25,7 @@ Listing = dict[str, tuple[str, str, int]]
 def list_artifacts(root: str, layout: str, key: str) -> Listing:
     """The artifacts of model `key` on disk now. Hint = what a partial download of it carries."""
     if layout == "hf-hub":
-        try:
-            with os.scandir(os.path.join(root, key, "blobs")) as it:  # inode numbers come free with the listing
-                return {e.name: (e.name, "", e.inode()) for e in it
-                        if not e.name.startswith(".") and not e.name.endswith(".incomplete")}
-        except OSError:
-            return {}
+        return _hub_blobs(os.path.join(root, key, "blobs"))
     if layout == "hf-local-dir":
         out = {}
         for rel, (commit, etag) in localdir.read_metadata(root, []).items():
@@ -42,6 +37,26 @@ def list_artifacts(root: str, layout: str, key: str) -> Listing:
         return out
     tree = walk_tree(os.path.join(root, key), key, keep_sizes=True)
     return {f"{rel}:{size}": (os.path.basename(rel), "", tree.inodes[rel]) for rel, size in tree.sizes.items()}
+
+
+def _hub_blobs(bdir: str) -> Listing:
+    """Complete blobs with the inode of the file holding their content: the listing gives it for free for
+    regular blobs; a blob linked into the shared Xet store is followed (publishing a fresh download into the
+    store moves the file, keeping its inode, and leaves a symlink: not a new download)."""
+    out: Listing = {}
+    try:
+        with os.scandir(bdir) as it:
+            for e in it:
+                if e.name.startswith(".") or e.name.endswith(".incomplete"):
+                    continue
+                try:
+                    inode = os.stat(e.path).st_ino if e.is_symlink() else e.inode()
+                except OSError:
+                    continue  # a dangling link: not a complete artifact
+                out[e.name] = (e.name, "", inode)
+    except OSError:
+        return {}
+    return out
 
 
 def artifact_size(root: str, layout: str, key: str, ident: str) -> int:
