@@ -12,9 +12,9 @@ import gzip
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from prometheus_client import exposition
 from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
@@ -22,9 +22,9 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
 from ..log import kv
+from .families import PREFIX, gauge
 
 log = logging.getLogger(__name__)
-PREFIX = "modelcache_"
 OM_EOF = b"# EOF\n"
 GZIP_LEVEL = 1  # a scrape should cost next to nothing; level 1 is ~5x faster than 9 for ~20% more bytes
 
@@ -42,34 +42,6 @@ class Source(Protocol):
     name: str
 
     def collect(self) -> Iterable[Metric]: ...
-
-
-def gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
-    """A gauge family with our prefix."""
-    return GaugeMetricFamily(PREFIX + name, doc, labels=list(labels))
-
-
-#: A gauge declared as data: (name without prefix, help text, how to read its value from an object;
-#: None means no sample for that object).
-Spec = tuple[str, str, Callable[[Any], "float | None"]]
-
-
-class GaugeTable:
-    """Gauges that share labels and read their values from the same object (a root, a model)."""
-
-    def __init__(self, specs: Sequence[Spec], labels: Sequence[str]) -> None:
-        self.rows = [(gauge(name, doc, labels), get) for name, doc, get in specs]
-
-    def add(self, labels: Sequence[str], obj: Any) -> None:
-        """One sample per gauge for `obj` (none where the spec reads None)."""
-        for family, get in self.rows:
-            value = get(obj)
-            if value is not None:
-                family.add_metric(list(labels), float(value))
-
-    def families(self) -> list[GaugeMetricFamily]:
-        """The gauges, in declaration order."""
-        return [family for family, _get in self.rows]
 
 
 class ScrapeTimer:

@@ -8,7 +8,7 @@ from prometheus_client.core import Metric
 
 from ..index.state import RootState
 from ..scan.model import CORRUPTION_KINDS, ERROR_KINDS, Model
-from .base import GaugeTable, Spec, gauge
+from .families import GaugeTable, Spec, gauge
 
 OTHER = "(other)"
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from prometheus_client.core import Metric
 
 from ..health import RootHealth
-from .base import GaugeTable, Spec, gauge
+from .families import GaugeTable, Spec, gauge
 
 SPACE: tuple[Spec, ...] = (
     ("filesystem_size_bytes", "Filesystem size.", lambda s: s.size_bytes),

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import CounterMetricFamily, Metric
 
 from ..index.state import MODES, PASSES, RootState
-from .base import PREFIX, GaugeTable, Spec, gauge
+from .families import PREFIX, GaugeTable, Spec, gauge
 
 
 def counter(name: str, doc: str, labels: list[str]) -> CounterMetricFamily:

@@ -10,7 +10,7 @@ from ..ledger.classify import REASONS
 from ..ledger.monitor import Ledger
 from ..ledger.stats import BUCKETS, RootCounters
 from ..ledger.store import ERROR_KINDS
-from .base import PREFIX, GaugeTable, Spec, gauge
+from .families import PREFIX, GaugeTable, Spec, gauge
 
 
 def counter(name: str, doc: str, labels: list[str]) -> CounterMetricFamily:

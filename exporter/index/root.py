@@ -15,55 +15,22 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, replace
-from typing import Protocol
+from dataclasses import replace
 
 from ..log import kv
 from ..roots import RootConfig
 from ..scan import detect_layout
 from ..scan.model import Model, RootExtras
-from . import worker
+from . import upkeep, watching, worker
 from .events import EventQueue
 from .layouts import LayoutOps
 from .parallel import scan_parallel
 from .state import IndexStats, RootState, build_state
-from .watch import Watcher, WatchLimitReached
-from .watchset import ROOT, WatchSet
+from .types import IndexSettings, Listener, RootRef
+from .watch import Watcher
+from .watchset import WatchSet
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RootRef:
-    """What a listener needs to know about the root an event comes from."""
-
-    name: str
-    path: str
-    layout: str
-
-
-class Listener(Protocol):
-    """Told about every model change, on the root's worker thread (keep it quick: queue the work)."""
-
-    def model_changed(self, ref: RootRef, key: str, old: Model | None, new: Model | None, initial: bool) -> None:
-        """`initial`: part of the root's first scan in this process (the cold start)."""
-
-    def root_event(self, ref: RootRef, event: str) -> None:
-        """`indexed` (after the cold start's models), `missing` (not there at first sight), `lost`."""
-
-
-@dataclass(frozen=True)
-class IndexSettings:
-    """Timing and budgets of the index."""
-
-    reconcile: float = 600.0
-    poll: float = 5.0
-    debounce: float = 0.2
-    settle: float = 2.0
-    incomplete_tick: float = 1.0
-    max_watches: int = 8192
-    scan_workers: int = 2
-    verify_slice: float = 0.05
 
 
 class RootIndex(threading.Thread):
@@ -134,35 +101,17 @@ class RootIndex(threading.Thread):
     def _start(self) -> bool:
         path = self.cfg.path
         if not os.path.isdir(path):
-            problem = "not a directory" if os.path.lexists(path) else "missing"
-            if not self._status.ready or self._status.present or self._status.problem != problem:
-                if not self._status.ready:
-                    self._root_event("missing")
-                self._publish(present=False, ready=True, problem=problem)
-                log.warning(
-                    "cache root is %s; will check again every %.0fs",
-                    problem,
-                    self.settings.poll,
-                    extra=kv(root=self.cfg.name, path=path),
-                )
+            self._missing(path)
             return False
         layout = self.cfg.layout if self.cfg.layout != "auto" else detect_layout(path)
         self._ops = LayoutOps(path, layout, self.cfg.model or os.path.basename(path), self.exclude)
         self._status = replace(self._status, layout=layout)
-        mode = self._setup_watches()
+        mode = watching.setup_watches(self)
         self._sigs = {}
         if mode == "poll":  # signatures before the scan, so nothing changes unseen in between
-            worker.record_signatures(self)
+            upkeep.record_signatures(self)
         t0 = time.monotonic()
-        workers = self.settings.scan_workers if self._cold else 0
-        result = scan_parallel(self._ops, workers)
-        self._record_scan("size" if layout == "hf-hub" else "reconcile", t0)
-        self._models = {m.key: m for m in result.models}
-        self._extras = result.extras
-        self._unverified = [m.key for m in result.models if not m.verified]
-        for m in result.models:
-            self._notify(m.key, None, m, initial=True)
-        self._root_event("indexed")
+        self._cold_scan(layout)
         now = time.monotonic()
         self._next = {"reconcile": now + self.settings.reconcile, "incomplete": now + 1.0}
         if mode == "poll":
@@ -182,47 +131,31 @@ class RootIndex(threading.Thread):
         self._cold = False
         return True
 
-    def _setup_watches(self) -> str:
+    def _missing(self, path: str) -> None:
+        problem = "not a directory" if os.path.lexists(path) else "missing"
+        if not self._status.ready or self._status.present or self._status.problem != problem:
+            if not self._status.ready:
+                self._root_event("missing")
+            self._publish(present=False, ready=True, problem=problem)
+            log.warning(
+                "cache root is %s; will check again every %ss",
+                problem,
+                self.settings.poll,
+                extra=kv(root=self.cfg.name, path=path),
+            )
+
+    def _cold_scan(self, layout: str) -> None:
+        """The size pass (in worker processes the first time), then the models told to the listeners."""
         assert self._ops is not None
-        if self.watcher is None:
-            return "poll"
-        if self._watches is None:
-            self._watches = WatchSet(self.watcher, self.events.report, self.settings.max_watches)
-        try:
-            self._watches.watch(self.cfg.path, ROOT)
-            for d in self._ops.listing_dirs():
-                self._watches.watch(d, "/list")
-            for key in self._ops.list_keys():
-                self.ensure_watches(key)
-        except (WatchLimitReached, OSError) as exc:
-            return self.fall_back(str(exc))
-        return "inotify"
-
-    def fall_back(self, why: str) -> str:
-        """Stop watching this root and poll it instead (watch limit, inotify error)."""
-        if self._watches is not None:
-            self._watches.clear()
-            self._watches = None
-        self.stats.fallbacks += 1
-        log.warning(
-            "cannot watch cache root (%s); polling every %.0fs instead",
-            why,
-            self.settings.poll,
-            extra=kv(root=self.cfg.name),
-        )
-        self._next["poll"] = time.monotonic()
-        self._status = replace(self._status, mode="poll")
-        return "poll"
-
-    def ensure_watches(self, key: str) -> None:
-        """Watch the folders of one model (raises WatchLimitReached)."""
-        if self._watches is None or self._ops is None:
-            return
-        watch, unwatch = self._ops.watch_plan(key)
-        for d in watch:
-            self._watches.watch(d, key)
-        for d in unwatch:
-            self._watches.unwatch(d)
+        t0 = time.monotonic()
+        result = scan_parallel(self._ops, self.settings.scan_workers if self._cold else 0)
+        self._record_scan("size" if layout == "hf-hub" else "reconcile", t0)
+        self._models = {m.key: m for m in result.models}
+        self._extras = result.extras
+        self._unverified = [m.key for m in result.models if not m.verified]
+        for m in result.models:
+            self._notify(m.key, None, m, initial=True)
+        self._root_event("indexed")
 
     def _lose_root(self) -> None:
         log.warning("cache root disappeared", extra=kv(root=self.cfg.name, path=self.cfg.path))

@@ -38,8 +38,13 @@ class Diff:
     removed: tuple[str, ...]
 
 
-def diff(current: Mapping[str, tuple[str, str, int]], rows: Mapping[str, Row], known_revs: set[str],
-         current_revs: set[str], layout: str) -> Diff:
+def diff(
+    current: Mapping[str, tuple[str, str, int]],
+    rows: Mapping[str, Row],
+    known_revs: set[str],
+    current_revs: set[str],
+    layout: str,
+) -> Diff:
     """Compare what is on disk (`current`: ident -> (hint, revision, inode)) with the ledger's rows."""
     present = {i for i, r in rows.items() if r.present}
     known_paths = {artifact_path(i, layout) for i in rows}
@@ -53,8 +58,9 @@ def diff(current: Mapping[str, tuple[str, str, int]], rows: Mapping[str, Row], k
     return Diff(tuple(arrived), tuple(sorted(present - set(current))))
 
 
-def reason_for(ident: str, rows: Mapping[str, Row], known_revs: set[str], new_revs: set[str],
-               known_paths: set[str], layout: str) -> str:
+def reason_for(
+    ident: str, rows: Mapping[str, Row], known_revs: set[str], new_revs: set[str], known_paths: set[str], layout: str
+) -> str:
     """Why one identity arrived."""
     if ident in rows:
         return "redownload"

@@ -13,7 +13,6 @@ is counted once.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -27,7 +26,7 @@ from ..logs.events import LogEvent
 from ..scan.model import Model
 from .artifacts import artifact_size, list_artifacts
 from .classify import Arrival, diff
-from .partials import Partials, locks_held, parse_proc_locks, stalled
+from .partials import Partials, locks_held, read_proc_locks, stalled
 from .required import Requirement, Status, evaluate
 from .stats import Counters
 from .store import Store
@@ -49,8 +48,14 @@ class LedgerSettings:
 class Ledger(threading.Thread):
     """Background worker; the collector reads `counters` and `required`."""
 
-    def __init__(self, path: str, states: Callable[[], tuple[RootState, ...]], requirements: tuple[Requirement, ...],
-                 settings: LedgerSettings, procfs: str = "/proc") -> None:
+    def __init__(
+        self,
+        path: str,
+        states: Callable[[], tuple[RootState, ...]],
+        requirements: tuple[Requirement, ...],
+        settings: LedgerSettings,
+        procfs: str = "/proc",
+    ) -> None:
         super().__init__(name="ledger", daemon=True)
         self.store = Store(path)
         self.states, self.requirements, self.settings, self.procfs = states, requirements, settings, procfs
@@ -138,26 +143,49 @@ class Ledger(threading.Thread):
         removed = [(ident, rows[ident].size) for ident in d.removed]
         self._record(ref, key, repo, arrivals, removed, revs, now)
 
-    def _record(self, ref: RootRef, key: str, repo: str, arrivals: list[Arrival],
-                removed: list[tuple[str, int]], revs: set[str], now: float) -> None:
+    def _record(
+        self,
+        ref: RootRef,
+        key: str,
+        repo: str,
+        arrivals: list[Arrival],
+        removed: list[tuple[str, int]],
+        revs: set[str],
+        now: float,
+    ) -> None:
         seeding = self._seeding.get(ref.name, False)
         writes: list[tuple[str, list[tuple[object, ...]]]] = [
-            ("INSERT INTO artifacts VALUES (?,?,?,?,?,?,?,1,?) ON CONFLICT(root, model, ident) DO UPDATE SET "
-             "size=excluded.size, last_seen=excluded.last_seen, fetched=fetched+excluded.fetched, present=1, "
-             "inode=excluded.inode",
-             [(ref.name, key, a.ident, a.size, now, now, 0 if seeding else 1, a.inode) for a in arrivals]),
-            ("UPDATE artifacts SET present=0, last_seen=? WHERE root=? AND model=? AND ident=?",
-             [(now, ref.name, key, ident) for ident, _size in removed]),
+            (
+                "INSERT INTO artifacts VALUES (?,?,?,?,?,?,?,1,?) ON CONFLICT(root, model, ident) DO UPDATE SET "
+                "size=excluded.size, last_seen=excluded.last_seen, fetched=fetched+excluded.fetched, present=1, "
+                "inode=excluded.inode",
+                [(ref.name, key, a.ident, a.size, now, now, 0 if seeding else 1, a.inode) for a in arrivals],
+            ),
+            (
+                "UPDATE artifacts SET present=0, last_seen=? WHERE root=? AND model=? AND ident=?",
+                [(now, ref.name, key, ident) for ident, _size in removed],
+            ),
             ("INSERT OR IGNORE INTO commits VALUES (?,?,?,?)", [(ref.name, key, rev, now) for rev in revs]),
         ]
         if not seeding:
-            writes.append(("INSERT INTO downloads VALUES (?,?,?,?,?,?,?,?)",
-                           [(now, ref.name, key, repo, a.ident, a.reason, a.size, a.seconds) for a in arrivals]))
+            writes.append(
+                (
+                    "INSERT INTO downloads VALUES (?,?,?,?,?,?,?,?)",
+                    [(now, ref.name, key, repo, a.ident, a.reason, a.size, a.seconds) for a in arrivals],
+                )
+            )
         self.store.transaction(writes)
         self.counters.apply(ref.name, repo, arrivals, removed, seeding, now, self.settings)
         if arrivals and not seeding:
-            log.info("downloads finished", extra=kv(root=ref.name, repo=repo, count=len(arrivals),
-                                                    reasons=",".join(sorted({a.reason for a in arrivals}))))
+            log.info(
+                "downloads finished",
+                extra=kv(
+                    root=ref.name,
+                    repo=repo,
+                    count=len(arrivals),
+                    reasons=",".join(sorted({a.reason for a in arrivals})),
+                ),
+            )
 
     def _from_log(self, ev: LogEvent) -> None:
         """Classify a download the log reports, when the filesystem cannot: no root is visible."""
@@ -177,11 +205,15 @@ class Ledger(threading.Thread):
             self.store.lost_state = False
             self._reseed(states)
         self.partials.update(states, now)
-        held = self._held_locks()
+        held = read_proc_locks(self.procfs)
         for s in states:
-            self.counters.set_progress(s.name, len(s.incomplete), stalled(s, self.settings.stall_after, now),
-                                       locks_held(s, held) if s.incomplete or s.layout == "hf-local-dir" else 0,
-                                       self.partials.started.get(s.name, 0))
+            self.counters.set_progress(
+                s.name,
+                len(s.incomplete),
+                stalled(s, self.settings.stall_after, now),
+                locks_held(s, held) if s.incomplete or s.layout == "hf-local-dir" else 0,
+                self.partials.started.get(s.name, 0),
+            )
         if self.requirements and now >= self._next_required:
             self.required = tuple(evaluate(r, states) for r in self.requirements)
             self._next_required = now + self.settings.required_interval
@@ -199,10 +231,3 @@ class Ledger(threading.Thread):
                 self.sync(ref, m.key, m, initial=True)
             self.store.mark_seeded(s.name)
             self._seeding.pop(s.name, None)
-
-    def _held_locks(self) -> set[tuple[int, int, int]]:
-        try:
-            with open(os.path.join(self.procfs, "locks"), encoding="ascii", errors="replace") as fh:
-                return parse_proc_locks(fh.read())
-        except OSError:
-            return set()

@@ -53,6 +53,15 @@ def parse_proc_locks(text: str) -> set[tuple[int, int, int]]:
     return held
 
 
+def read_proc_locks(procfs: str) -> set[tuple[int, int, int]]:
+    """The held locks of this kernel (empty when /proc/locks cannot be read)."""
+    try:
+        with open(os.path.join(procfs, "locks"), encoding="ascii", errors="replace") as fh:
+            return parse_proc_locks(fh.read())
+    except OSError:
+        return set()
+
+
 class Partials:
     """Tracks partial files across ticks."""
 
@@ -68,8 +77,9 @@ class Partials:
                 if key in self.seen:
                     self.seen[key].last_seen = now
                     continue
-                self.seen[key] = Partial(state.name, model_of(f.path, state), partial_hint(f.path, state.layout),
-                                         now, now)
+                self.seen[key] = Partial(
+                    state.name, model_of(f.path, state), partial_hint(f.path, state.layout), now, now
+                )
                 self.started[state.name] = self.started.get(state.name, 0) + 1
         for key in [k for k, p in self.seen.items() if now - p.last_seen > KEEP_FINISHED]:
             del self.seen[key]

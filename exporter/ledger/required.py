@@ -54,16 +54,34 @@ MAIN_FILES = ("bpe.model", "gpt.pth", "config.yaml", "s2mel.pth", "wav2vec2bert_
 PROFILES: dict[str, tuple[Requirement, ...]] = {
     "indextts2": (
         Requirement("IndexTeam/IndexTTS-2", dirs=(".", "checkpoints"), dir_files=MAIN_FILES),
-        Requirement("facebook/w2v-bert-2.0", hub="facebook/w2v-bert-2.0",
-                    files=("preprocessor_config.json", "config.json", "model.safetensors"),
-                    dirs=("hf_cache/w2v-bert-2.0", "w2v-bert-2.0"), dir_files=("config.json", "model.safetensors")),
-        Requirement("amphion/MaskGCT", hub="amphion/MaskGCT", files=("semantic_codec/model.safetensors",),
-                    dirs=("hf_cache", "."), dir_files=("semantic_codec_model.safetensors",)),
-        Requirement("funasr/campplus", hub="funasr/campplus", files=("campplus_cn_common.bin",),
-                    dirs=("hf_cache", "."), dir_files=("campplus_cn_common.bin",)),
-        Requirement("nvidia/bigvgan_v2_22khz_80band_256x", hub="nvidia/bigvgan_v2_22khz_80band_256x",
-                    files=("config.json", "bigvgan_generator.pt"), dirs=("hf_cache/bigvgan", "bigvgan"),
-                    dir_files=("config.json", "bigvgan_generator.pt")),
+        Requirement(
+            "facebook/w2v-bert-2.0",
+            hub="facebook/w2v-bert-2.0",
+            files=("preprocessor_config.json", "config.json", "model.safetensors"),
+            dirs=("hf_cache/w2v-bert-2.0", "w2v-bert-2.0"),
+            dir_files=("config.json", "model.safetensors"),
+        ),
+        Requirement(
+            "amphion/MaskGCT",
+            hub="amphion/MaskGCT",
+            files=("semantic_codec/model.safetensors",),
+            dirs=("hf_cache", "."),
+            dir_files=("semantic_codec_model.safetensors",),
+        ),
+        Requirement(
+            "funasr/campplus",
+            hub="funasr/campplus",
+            files=("campplus_cn_common.bin",),
+            dirs=("hf_cache", "."),
+            dir_files=("campplus_cn_common.bin",),
+        ),
+        Requirement(
+            "nvidia/bigvgan_v2_22khz_80band_256x",
+            hub="nvidia/bigvgan_v2_22khz_80band_256x",
+            files=("config.json", "bigvgan_generator.pt"),
+            dirs=("hf_cache/bigvgan", "bigvgan"),
+            dir_files=("config.json", "bigvgan_generator.pt"),
+        ),
     ),
 }
 KEYS = ("name", "hub", "repo_type", "revision", "files", "dirs", "dir_files", "root")

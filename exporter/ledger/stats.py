@@ -43,10 +43,21 @@ class RootCounters:
         self.duration_sum += seconds
 
     def copy(self) -> RootCounters:
-        return RootCounters(Counter(self.downloads), Counter(self.bytes), Counter(self.redownloads),
-                            list(self.duration_buckets), self.duration_sum, self.wipes, self.removals,
-                            self.present_files, self.present_bytes, self.in_progress, self.stalled, self.locks,
-                            self.started)
+        return RootCounters(
+            Counter(self.downloads),
+            Counter(self.bytes),
+            Counter(self.redownloads),
+            list(self.duration_buckets),
+            self.duration_sum,
+            self.wipes,
+            self.removals,
+            self.present_files,
+            self.present_bytes,
+            self.in_progress,
+            self.stalled,
+            self.locks,
+            self.started,
+        )
 
 
 @dataclass(frozen=True)
@@ -79,8 +90,16 @@ class Counters:
         r = self.root(name)
         r.in_progress, r.stalled, r.locks, r.started = in_progress, stalled, locks, started
 
-    def apply(self, name: str, repo: str, arrivals: list[Arrival],
-              removed: list[tuple[str, int]], seeding: bool, now: float, settings: LedgerSettings) -> None:
+    def apply(
+        self,
+        name: str,
+        repo: str,
+        arrivals: list[Arrival],
+        removed: list[tuple[str, int]],
+        seeding: bool,
+        now: float,
+        settings: LedgerSettings,
+    ) -> None:
         """Count one model's arrivals (unless seeding) and removals; detect a wipe."""
         r = self.root(name)
         for a in arrivals:

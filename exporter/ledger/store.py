@@ -90,8 +90,13 @@ class Store:
         if kind == "open" and not os.access(os.path.dirname(self.path) or ".", os.W_OK):
             kind = "readonly"
         self.errors[kind] += 1
-        log.error("download ledger unusable (%s: %s); keeping it in memory until restart - re-download "
-                  "verdicts will not survive a restart", kind, exc, extra=kv(path=self.path))
+        log.error(
+            "download ledger unusable (%s: %s); keeping it in memory until restart - re-download "
+            "verdicts will not survive a restart",
+            kind,
+            exc,
+            extra=kv(path=self.path),
+        )
         db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         old = getattr(self, "db", None)
         try:
@@ -169,8 +174,9 @@ class Store:
 
     def present_bytes(self, root: str) -> tuple[int, int]:
         """(artifacts, bytes) present in a root."""
-        ((n, b),) = self.query("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM artifacts WHERE root=? AND present=1",
-                               (root,)) or [(0, 0)]
+        ((n, b),) = self.query(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM artifacts WHERE root=? AND present=1", (root,)
+        ) or [(0, 0)]
         return int(n), int(b)  # type: ignore[call-overload]
 
     def history(self, limit: int = 50, reason: str = "") -> list[tuple[object, ...]]:
@@ -183,8 +189,10 @@ class Store:
 
     def trim_history(self) -> None:
         """Keep the download history bounded."""
-        self.write("DELETE FROM downloads WHERE ts < (SELECT ts FROM downloads ORDER BY ts DESC LIMIT 1 OFFSET ?)",
-                   [(HISTORY_LIMIT,)])
+        self.write(
+            "DELETE FROM downloads WHERE ts < (SELECT ts FROM downloads ORDER BY ts DESC LIMIT 1 OFFSET ?)",
+            [(HISTORY_LIMIT,)],
+        )
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed)."""

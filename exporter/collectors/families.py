@@ -1,0 +1,38 @@
+"""Building metric families: our prefix, and gauges declared as data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+
+PREFIX = "modelcache_"
+
+
+def gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
+    """A gauge family with our prefix."""
+    return GaugeMetricFamily(PREFIX + name, doc, labels=list(labels))
+
+
+#: A gauge declared as data: (name without prefix, help text, how to read its value from an object;
+#: None means no sample for that object).
+Spec = tuple[str, str, Callable[[Any], "float | None"]]
+
+
+class GaugeTable:
+    """Gauges that share labels and read their values from the same object (a root, a model)."""
+
+    def __init__(self, specs: Sequence[Spec], labels: Sequence[str]) -> None:
+        self.rows = [(gauge(name, doc, labels), get) for name, doc, get in specs]
+
+    def add(self, labels: Sequence[str], obj: Any) -> None:
+        """One sample per gauge for `obj` (none where the spec reads None)."""
+        for family, get in self.rows:
+            value = get(obj)
+            if value is not None:
+                family.add_metric(list(labels), float(value))
+
+    def families(self) -> list[GaugeMetricFamily]:
+        """The gauges, in declaration order."""
+        return [family for family, _get in self.rows]
