@@ -6,7 +6,9 @@ ground truth) is written to a temporary directory. Every run of every tool must 
 ground truth; a row's note says so. mtail reads physical lines as we do (the `\\r` trap of
 measurements.md §4 does not apply: both count one download per `\\r`-joined bar line). The mtail
 program is written for speed the mtail way (anchored prefixes, nested blocks); a 2-counter
-program is measured too, for comparison with measurements.md.
+program is measured too, for comparison with measurements.md. The tools run interleaved (one
+run of each per round), and lines per CPU-second (user+sys) are reported next to wall-clock
+rates: on a loaded machine the single-threaded parser and multi-threaded mtail lose differently.
 
     python bench/sec_logs.py [--quick]
 """
@@ -20,16 +22,19 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import Row, render, timed_process
+from common import Row, render
 from loggen import TRUTH_KEYS
 
 HERE = Path(__file__).resolve().parent
 SECTION = "logs"
+BASELINE = "mtail: same events"
 MTAIL_SAME = r"""
 counter ready
 counter stages
@@ -88,31 +93,47 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _timed(cmd: list[str], stdout: int | None = subprocess.DEVNULL) -> tuple[float, float, float]:
+    """Run `cmd`: (wall seconds, peak RSS in MiB, CPU seconds user+sys) from wait4's rusage."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{cmd[0]} failed")
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
 def _check(counts: Mapping[str, float], truth: Mapping[str, int], keys: tuple[str, ...]) -> str:
     wrong = [f"{k} {counts.get(k)} != {truth[k]}" for k in keys if counts.get(k) != truth[k]]
     return "counts = ground truth" if not wrong else "MISMATCH: " + ", ".join(wrong)
 
 
-def _ours(log: Path, tmp: Path, truth: Mapping[str, int], reps: int, size: str) -> list[Row]:
-    rows: list[Row] = []
-    out = tmp / "ours.json"
-    for listener, what in (("some", "ours: full parser"), ("all", "ours: + listener on every event")):
-        cmd = [sys.executable, str(HERE / "logs_driver.py"), str(log), str(out), "--listener", listener]
-        timed_process(cmd)  # warm-up
-        walls, parses, notes, rss = [], [], set(), 0.0
-        for _ in range(reps):
-            wall, peak = timed_process(cmd)
-            result = json.loads(out.read_text())
-            walls.append(truth["lines"] / wall)
-            parses.append(truth["lines"] / result["parse_seconds"])
-            notes.add(_check(result["counts"], truth, TRUTH_KEYS))
-            rss = max(rss, peak)
-        note = f"{'; '.join(sorted(notes))}; peak RSS {rss:.0f} MiB"
-        target = ">= 5x mtail, ~2 M lines/s" if listener == "some" else ""
-        rows.append(Row(SECTION, f"{what}, in-process", size, parses, "lines/s", "mtail: same events", target, note))
-        if listener == "some":
-            rows.append(Row(SECTION, f"{what}, process wall", size, walls, "lines/s", "mtail: same events", "", note))
-    return rows
+@dataclass
+class Tool:
+    """One measured command: `measure()` -> (lines/s by row name, count check, peak RSS in MiB)."""
+
+    rows: tuple[str, ...]
+    measure: Callable[[], tuple[dict[str, float], str, float]]
+    target: str = ""
+
+
+def _ours(log: Path, out: Path, truth: Mapping[str, int], listener: str) -> Tool:
+    cmd = [sys.executable, str(HERE / "logs_driver.py"), str(log), str(out), "--listener", listener]
+    name = "ours: full parser" if listener == "some" else "ours: + listener on every event"
+    rows: tuple[str, ...] = (f"{name}, in-process",)
+    if listener == "some":
+        rows += (f"{name}, process wall", f"{name}, per CPU-second")
+
+    def measure() -> tuple[dict[str, float], str, float]:
+        wall, peak, cpu = _timed(cmd)
+        result = json.loads(out.read_text())
+        lines = truth["lines"]
+        speeds = {rows[0]: lines / result["parse_seconds"], f"{name}, process wall": lines / wall}
+        speeds[f"{name}, per CPU-second"] = lines / cpu
+        return speeds, _check(result["counts"], truth, TRUTH_KEYS), peak
+
+    return Tool(rows, measure, ">= 5x mtail, ~2 M lines/s" if listener == "some" else "")
 
 
 def _mtail_counts(text: str) -> dict[str, float]:
@@ -124,41 +145,60 @@ def _mtail_counts(text: str) -> dict[str, float]:
     return counts
 
 
-def _mtail(log: Path, tmp: Path, truth: Mapping[str, int], reps: int, size: str) -> list[Row]:
-    mtail = shutil.which("mtail")
-    if mtail is None:
-        missing = "mtail not installed (Debian: apt install mtail); no comparison"
-        return [Row(SECTION, "mtail: same events", size, [0.0], "lines/s", note=missing)]
+def _mtail(mtail: str, log: Path, tmp: Path, truth: Mapping[str, int], what: str, program: str) -> Tool:
+    progs = tmp / what.replace(" ", "_").replace(":", "")
+    progs.mkdir()
+    (progs / "webui.mtail").write_text(program)
+    result = progs / "out.prom"
+    keys = TRUTH_KEYS if program is MTAIL_SAME else ("ready", "requests")
+
+    def measure() -> tuple[dict[str, float], str, float]:
+        cmd = [mtail, "--one_shot", "--one_shot_format", "prometheus", "--progs", str(progs), "--logs", str(log)]
+        cmd += ["--address", "127.0.0.1", "--port", str(_free_port()), "--logtostderr"]
+        with open(result, "w") as fh:
+            wall, peak, cpu = _timed(cmd, stdout=fh.fileno())
+        speeds = {what: truth["lines"] / wall, f"{what}, per CPU-second": truth["lines"] / cpu}
+        return speeds, _check(_mtail_counts(result.read_text()), truth, keys), peak
+
+    rows = (what, f"{what}, per CPU-second") if program is MTAIL_SAME else (what,)
+    return Tool(rows, measure)
+
+
+def _wc(log: Path, truth: Mapping[str, int]) -> Tool:
+    def measure() -> tuple[dict[str, float], str, float]:
+        return {"wc -l (reading floor)": truth["lines"] / _timed(["wc", "-l", str(log)])[0]}, "", 0.0
+
+    return Tool(("wc -l (reading floor)",), measure)
+
+
+def _measure(tools: list[Tool], reps: int, size: str) -> list[Row]:
+    """A warm-up of each tool, then `reps` rounds that run every tool once (load hits all alike)."""
+    samples: dict[str, list[float]] = {row: [] for t in tools for row in t.rows}
+    notes: dict[str, set[str]] = {row: set() for row in samples}
+    rss: dict[str, float] = dict.fromkeys(samples, 0.0)
+    for tool in tools:
+        tool.measure()
+    for _ in range(reps):
+        for tool in tools:
+            speeds, check, peak = tool.measure()
+            for row in tool.rows:
+                samples[row].append(speeds[row])
+                notes[row].add(check)
+                rss[row] = max(rss[row], peak)
     rows = []
-    programs = [("mtail: same events", MTAIL_SAME, TRUTH_KEYS), ("mtail: 2 counters", MTAIL_MIN, ("ready", "requests"))]
-    for what, program, keys in programs:
-        progs = tmp / what.replace(" ", "_").replace(":", "")
-        progs.mkdir()
-        (progs / "webui.mtail").write_text(program)
-        result = tmp / "mtail.out"
-        samples, notes, rss = [], set(), 0.0
-        for rep in range(reps + 1):
-            cmd = [mtail, "--one_shot", "--one_shot_format", "prometheus", "--progs", str(progs), "--logs", str(log)]
-            cmd += ["--address", "127.0.0.1", "--port", str(_free_port()), "--logtostderr"]
-            with open(result, "w") as fh:
-                wall, peak = timed_process(cmd, stdout=fh.fileno())
-            if rep:  # the first run is a warm-up
-                samples.append(truth["lines"] / wall)
-                notes.add(_check(_mtail_counts(result.read_text()), truth, keys))
-                rss = max(rss, peak)
-        note = f"{'; '.join(sorted(notes))}; peak RSS {rss:.0f} MiB"
-        rows.append(Row(SECTION, what, size, samples, "lines/s", "mtail: same events", note=note))
+    for tool in tools:
+        for row in tool.rows:
+            note = "; ".join(sorted(n for n in notes[row] if n)) + (
+                f"; peak RSS {rss[row]:.0f} MiB" if rss[row] else ""
+            )
+            target = tool.target if row.endswith("in-process") else ""
+            base = f"{BASELINE}, per CPU-second" if row.endswith("per CPU-second") else BASELINE
+            rows.append(Row(SECTION, row, size, samples[row], "lines/s", base, target, note.strip("; ")))
     return rows
 
 
-def _wc(log: Path, truth: Mapping[str, int], reps: int, size: str) -> Row:
-    timed_process(["wc", "-l", str(log)])
-    samples = [truth["lines"] / timed_process(["wc", "-l", str(log)])[0] for _ in range(reps)]
-    return Row(SECTION, "wc -l (reading floor)", size, samples, "lines/s", "mtail: same events")
-
-
 def run(quick: bool) -> list[Row]:
-    """Generate the log, then measure every tool on it, `reps` times each after a warm-up."""
+    """Generate the log, then measure every tool on it, interleaved, `reps` rounds after a warm-up."""
     lines, reps = (20_000, 3) if quick else (1_000_000, 5)
     tmp = Path(tempfile.mkdtemp(prefix="modelcache-logbench-"))
     try:
@@ -172,9 +212,17 @@ def run(quick: bool) -> list[Row]:
         )
         truth = json.loads(made.stdout)
         size = f"{truth['lines']:,} lines, {truth['bytes'] / 1e6:.0f} MB"
-        rows = _mtail(log, tmp, truth, reps, size)
-        rows += _ours(log, tmp, truth, reps, size)
-        rows.append(_wc(log, truth, reps, size))
+        mtail = shutil.which("mtail")
+        tools = [_ours(log, tmp / "ours.json", truth, "some"), _ours(log, tmp / "all.json", truth, "all")]
+        if mtail is not None:
+            tools[:0] = [
+                _mtail(mtail, log, tmp, truth, BASELINE, MTAIL_SAME),
+                _mtail(mtail, log, tmp, truth, "mtail: 2 counters", MTAIL_MIN),
+            ]
+        rows = _measure([*tools, _wc(log, truth)], reps, size)
+        if mtail is None:
+            missing = "mtail not installed (Debian: apt install mtail); no comparison"
+            rows.insert(0, Row(SECTION, BASELINE, size, [0.0], "lines/s", note=missing))
         return rows
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
