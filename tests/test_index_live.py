@@ -92,9 +92,12 @@ def test_missing_root_then_created(hub: FakeHub, tmp_path: Path) -> None:
         )
 
 
-def test_root_deleted_and_recreated_while_running(running: InProcess, hub: FakeHub, cache: Path) -> None:
+def test_root_deleted_and_recreated_while_running(running: InProcess, hub: FakeHub, cache: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
     shutil.rmtree(cache)
     running.wait("modelcache_root_present", lambda v: v == 0, timeout=2, root="hub")
+    assert running.get("modelcache_index_watches", root="hub") == 0
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # lost cleanly, not through a retry
     assert running.get("modelcache_root_size_bytes", root="hub") == 0
     assert size(running, "org/model") is None
     run_download(hub, repo_id="org/model", cache_dir=str(cache))  # the 30-minute first start, again

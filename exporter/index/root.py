@@ -168,7 +168,7 @@ class RootIndex(threading.Thread):
         self._ops = None
         self.events.drain()
         problem = "not a directory" if os.path.lexists(self.cfg.path) else "missing"
-        self._publish(present=False, problem=problem, verified=False, watches=0)
+        self._publish(present=False, problem=problem, verified=False)
 
     # -- helpers used by worker.py ----------------------------------------------------------------
     def _record_scan(self, kind: str, t0: float) -> None:
