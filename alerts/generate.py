@@ -76,6 +76,7 @@ THRESHOLDS: dict[str, Any] = {
     "corruption_for": "30m",
     "download_stalled_for": "10m",
     "event_window": "1h",  # re-downloads and wipes stay visible this long after they happen
+    "event_gap": "5m",  # how far back "before the window" looks: bridges failed scrapes and restarts
     "required_missing_for": "10m",
     "required_incomplete_for": "15m",
     "drift_for": "1h",
@@ -258,11 +259,15 @@ def newly(metric: str, window: str) -> str:
     """Counter `metric` went up within `window`, counting series born in it (a first event creates the series).
 
     The second branch only counts a series as born when the exporter was already scraped `window` ago,
-    so a new Prometheus, or one that lost its data, does not replay old events.
+    so a new Prometheus, or one that lost its data, does not replay old events. "Then" is read with
+    `last_over_time(...[event_gap])`: a failed scrape or an exporter restart `window` ago leaves staleness
+    markers that would otherwise drop the alert for an evaluation (a resolve and a second page).
     """
+    gap = T["event_gap"]
     return (
-        f"(\n  increase({metric}[{window}]) > 0\nor\n  (\n    {metric}\n  unless\n    {metric} offset {window}\n  )\n"
-        f"  and on(instance, job)\n    (modelcache_exporter_build_info{{sel}} offset {window})\n)"
+        f"(\n  increase({metric}[{window}]) > 0\nor\n  (\n    {metric}\n  unless\n"
+        f"    last_over_time({metric}[{gap}] offset {window})\n  )\n"
+        f"  and on(instance, job)\n    last_over_time(modelcache_exporter_build_info{{sel}}[{gap}] offset {window})\n)"
     )
 
 
