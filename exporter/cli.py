@@ -19,6 +19,7 @@ from .log import kv
 from .settings import ConfigError
 
 PROG = "modelcache-exporter"
+SIGNAL_POLL = 0.5
 log = logging.getLogger("exporter")
 
 
@@ -101,7 +102,10 @@ def run(cfg: Config) -> int:
             version=__version__,
         ),
     )
-    done.wait()
+    while not done.wait(SIGNAL_POLL):
+        # A timed wait: a signal the kernel hands to another thread only runs its Python handler once the main
+        # thread executes again, which a wait without timeout would postpone for ever.
+        pass
     log.info("shutting down")
     server.shutdown()
     exporter.stop()
