@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, write_to_textfile
 from prometheus_client.process_collector import ProcessCollector
@@ -36,8 +36,14 @@ log = logging.getLogger(__name__)
 class Exporter:
     """Everything the exporter runs; `start()` launches the threads, `stop()` ends them."""
 
-    def __init__(self, cfg: Config, statvfs: Callable[[str], os.statvfs_result] = os.statvfs) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        statvfs: Callable[[str], os.statvfs_result] = os.statvfs,
+        extra_sources: Sequence[Source] = (),
+    ) -> None:
         self.cfg = cfg
+        self.extra_sources = list(extra_sources)
         self.timer = ScrapeTimer()
         self.ledger = (
             Ledger(
@@ -113,6 +119,7 @@ class Exporter:
         if self.logs is not None and cfg.webui:
             sources.append(WebuiCollector(self.logs))
         sources.append(ExporterCollector())
+        sources.extend(self.extra_sources)
         return sources
 
     def start(self) -> None:
@@ -141,13 +148,13 @@ class Exporter:
             h.stop()
         if self.disk is not None:
             self.disk.stop()
+        if self.logs is not None:  # first: the download events it delivers on the way out reach the ledger
+            self.logs.stop()
         if self.index is not None:
             self.index.stop()
-        if self.ledger is not None:
+        if self.ledger is not None and self.ledger.is_alive():
             self.ledger.stop()
             self.ledger.join(5.0)
-        if self.logs is not None:
-            self.logs.stop()
         for t in self._threads:
             t.join(2.0)
 

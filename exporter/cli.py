@@ -1,4 +1,4 @@
-"""Command line: `modelcache-exporter [flags]` serves metrics until SIGTERM or SIGINT;
+"""Command line: `modelcache-exporter [flags]` serves metrics until SIGTERM or SIGINT (SIGHUP reloads);
 `modelcache-exporter check [flags]` prints one report and exits (see exporter/check.py)."""
 
 from __future__ import annotations
@@ -70,43 +70,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: invalid configuration: {exc}", file=sys.stderr)
         return 2
     logsetup.setup(cfg.log_level, cfg.log_format)
-    return run(cfg)
+    return run(cfg, args)
 
 
-def run(cfg: Config) -> int:
-    """Serve until a signal; returns the exit code."""
-    from .app import Exporter
-    from .server import make_app, serve
+def run(cfg: Config, argv: Sequence[str] = ()) -> int:
+    """Serve until SIGTERM or SIGINT (exit code 0); SIGHUP reloads the configuration (flags `argv`, the
+    environment and the files read again; see exporter/runtime.py)."""
+    from .runtime import Runtime
 
-    exporter = Exporter(cfg)
-    host, port = cfg.listen
+    wake = threading.Event()
+    pending = {"stop": False, "reload": False}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        pending["reload" if signum == signal.SIGHUP else "stop"] = True
+        wake.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # first: a SIGHUP must never kill the process
+        signal.signal(sig, on_signal)
+    runtime = Runtime(cfg, lambda: parse(argv))
     try:
-        server = serve(host, port, make_app(exporter.scrape, cfg.web_telemetry_path, exporter.landing, exporter.timer))
+        runtime.listen()
     except OSError as exc:
         print(
             f"{PROG}: cannot listen on {cfg.web_listen_address}: {exc.strerror}; choose another --web.listen-address",
             file=sys.stderr,
         )
         return 1
-    done = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: done.set())
-    exporter.start()
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    runtime.start()
     log.info(
         "listening",
         extra=kv(
             address=cfg.web_listen_address,
             telemetry_path=cfg.web_telemetry_path,
+            tls=cfg.web.tls,
+            basic_auth=bool(cfg.web.users),
             roots=",".join(r.name for r in cfg.roots),
             version=__version__,
         ),
     )
-    while not done.wait(SIGNAL_POLL):
+    while True:
         # A timed wait: a signal the kernel hands to another thread only runs its Python handler once the main
         # thread executes again, which a wait without timeout would postpone for ever.
-        pass
+        if not wake.wait(SIGNAL_POLL):
+            continue
+        wake.clear()
+        if pending["stop"]:
+            break
+        if pending["reload"]:
+            pending["reload"] = False
+            log.info("SIGHUP: reloading the configuration")
+            runtime.reload()
     log.info("shutting down")
-    server.shutdown()
-    exporter.stop()
+    runtime.stop()
     return 0

@@ -17,6 +17,7 @@ from .configfile import FileConfig, read_config_file
 from .ledger.required import Requirement, profile
 from .logs import sources as logsrc
 from .settings import ConfigError, parser_for
+from .webconfig import WebConfig, load_web_config
 
 
 def opt(flag: str, kind: str, default: Any, help: str) -> Any:
@@ -46,6 +47,12 @@ class Config:
         "Address to listen on (host:port, :port for all interfaces). Loopback by default.",
     )
     web_telemetry_path: str = opt("web.telemetry-path", "str", "/metrics", "Path under which to expose metrics.")
+    web_config_file: str = opt(
+        "web.config.file",
+        "str",
+        "",
+        "Web configuration file (Prometheus exporter-toolkit format): TLS, client certificates, basic auth.",
+    )
     path_cache: tuple[str, ...] = opt(
         "path.cache",
         "paths",
@@ -203,6 +210,7 @@ class Config:
     log_sources: tuple[logsrc.LogSourceConfig, ...] = ()
     log_patterns: tuple[logsrc.PatternConfig, ...] = ()
     roots: tuple[rootmod.RootConfig, ...] = ()
+    web: WebConfig = field(default_factory=WebConfig)
 
     @property
     def listen(self) -> tuple[str, int]:
@@ -292,4 +300,5 @@ def _validate(cfg: Config, roots: tuple[rootmod.RootConfig, ...]) -> Config:
         raise ConfigError(f"--log.format {cfg.log_format!r} is not a format; use logfmt or json")
     rootmod.check_probe_dirs(roots, [cfg.probe_dir])
     state = os.path.abspath(os.path.expanduser(cfg.path_state or default_state_dir()))
-    return replace(cfg, roots=roots, path_state=state)
+    web = load_web_config(cfg.web_config_file) if cfg.web_config_file else WebConfig()
+    return replace(cfg, roots=roots, path_state=state, web=web)
