@@ -81,15 +81,17 @@ class Watcher:
         self._fd.start()
         self._ids = itertools.count(1)
 
-    def add(self, path: str, sink: Sink) -> tuple[int, int] | None:
-        """Watch `path`; returns a handle, None when the folder is gone or unreadable.
+    def add(self, path: str, sink: Sink, follow: bool = True) -> tuple[int, int] | None:
+        """Watch `path`; returns a handle, None when the folder is gone, unreadable, or (with `follow`
+        False) a symlink: only a root may be a link, the folders inside it are never watched through one.
 
         Raises WatchLimitReached when the kernel refuses more watches (ENOSPC) and OSError for
         other failures.
         """
         cid = next(self._ids)
+        mask = MASK if follow else MASK | _C.IN_DONT_FOLLOW
         try:
-            wd = self._fd.add_callback(os.fsencode(path), MASK, _Callback(sink), cid)
+            wd = self._fd.add_callback(os.fsencode(path), mask, _Callback(sink), cid)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise WatchLimitReached(str(exc)) from exc

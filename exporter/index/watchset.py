@@ -38,7 +38,7 @@ class WatchSet:
         if len(self._handles) >= self._limit:
             raise WatchLimitReached(f"more than {self._limit} folders to watch")
         sink: Sink = lambda kind, name, mask: self._report(target, kind, name, mask)  # noqa: E731
-        handle = self._watcher.add(path, sink)
+        handle = self._watcher.add(path, sink, follow=target == ROOT)
         if handle is None:
             return False
         self._handles[path] = (handle, target)

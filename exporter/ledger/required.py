@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..index.state import RootState
+from ..scan.safeio import read_head
 from ..settings import ConfigError
 
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -131,8 +132,10 @@ def _hub_status(req: Requirement, state: RootState) -> Status | None:
     commit = req.revision
     if not _COMMIT.fullmatch(commit):
         try:
-            with open(os.path.join(repo, "refs", commit), encoding="utf-8") as fh:
-                commit = fh.read(64).strip()
+            data = read_head(os.path.join(repo, "refs", commit), 64, state.path)  # never blocks on a FIFO
+            if data is None:
+                raise OSError("a link out of the cache root")
+            commit = data.decode("utf-8", "replace").strip()
         except OSError:
             return Status(req.name, state.name, key, True, False, (f"refs/{req.revision}",))
     snap = os.path.join(repo, "snapshots", commit)

@@ -24,6 +24,7 @@ from .model import (
     count_pairs,
     error_from_os,
 )
+from .safeio import inside, safe_dir
 from .store import scan_store
 
 REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
@@ -44,20 +45,29 @@ def _incomplete(rel: str, st: os.stat_result) -> IncompleteFile:
 
 
 def _scan_blobs(
-    repo: str, key: str, store: str | None, errors: list[ScanError]
+    repo: str, key: str, store: str | None, errors: list[ScanError], corruption: Counter[str]
 ) -> tuple[dict[str, Blob], list[IncompleteFile], bool]:
-    """List `<repo>/blobs`: complete blobs by name, partial downloads, and whether listing worked."""
+    """List `<repo>/blobs`: complete blobs by name, partial downloads, and whether listing worked. A blob that
+    is a link out of the cache root (or a `blobs/` folder that is) is counted as `external_link`, not followed."""
     blobs: dict[str, Blob] = {}
     partial: list[IncompleteFile] = []
     bdir = os.path.join(repo, "blobs")
+    root = os.path.dirname(repo)
+    if not safe_dir(root, bdir):
+        corruption["external_link"] += 1
+        return blobs, partial, True
     try:
         with os.scandir(bdir) as it:
             for e in it:
                 name = e.name
                 try:
                     if e.is_symlink():
+                        target = os.readlink(e.path)
+                        local = store is None or not _points_into(target, bdir, store)
+                        if local and not inside(root, os.path.join(bdir, target)):
+                            corruption["external_link"] += 1
+                            continue
                         st = os.stat(e.path)
-                        local = store is None or not _points_into(os.readlink(e.path), bdir, store)
                     else:
                         st = e.stat(follow_symlinks=False)
                         if not stat.S_ISREG(st.st_mode):
@@ -99,7 +109,7 @@ def scan_repo(root: str, key: str, store: str | None = None, links: bool = True)
     corruption: Counter[str] = Counter()
     if parsed is None:
         corruption["bad_repo_name"] += 1
-    blobs, partial, listed = _scan_blobs(repo, key, store, errors)
+    blobs, partial, listed = _scan_blobs(repo, key, store, errors, corruption)
     acc = RepoScan(repo, key, blobs, listed, errors)
     refs = read_refs(repo, key, errors)
     if links:
@@ -182,7 +192,10 @@ def scan_root(
     errors: list[ScanError] = []
     corruption: Counter[str] = Counter()
     skip = set(exclude)
-    keys = [k for k in list_repos(root, corruption) if k not in skip]
+    try:
+        keys = [k for k in list_repos(root, corruption) if k not in skip]
+    except OSError as exc:  # unreadable: reported (path ""), and nothing is said about the repos
+        return RootScan((), RootExtras(errors=(error_from_os(exc, ""),)))
     store = scan_store(root, errors)
     store_dir = store.path if store else None
     models = tuple(mapper(lambda k: scan_repo(root, k, store_dir, links), keys))

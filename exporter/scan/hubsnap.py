@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from .model import Revision, ScanError, error_from_os
+from .safeio import inside, read_head, safe_dir
 
 _PREFIXES = tuple("../" * (depth + 2) + "blobs/" for depth in range(16))
 
@@ -77,6 +78,8 @@ class RepoScan:
             self._use(name)
         elif self.listed and not os.path.isabs(name):
             self.corruption["broken_link"] += 1
+        elif os.path.isabs(name) and not inside(self.boundary, name):  # out of the root through another link
+            self.corruption["external_link"] += 1
         else:
             self._external(name, name)
 
@@ -106,6 +109,9 @@ class RepoScan:
 
 def snapshot_entries(acc: RepoScan, corruption: Counter[str]) -> list[os.DirEntry[str]]:
     snaps = os.path.join(acc.repo, "snapshots")
+    if not safe_dir(acc.boundary, snaps):
+        corruption["external_link"] += 1  # snapshots/ is a link out of the cache root: not followed
+        return []
     try:
         entries = sorted(os.scandir(snaps), key=lambda e: e.name)
     except FileNotFoundError:
@@ -140,17 +146,20 @@ def read_refs(repo: str, key: str, errors: list[ScanError]) -> dict[str, list[st
     """`refs/**` -> {commit: [ref names]}."""
     refs: dict[str, list[str]] = {}
     top = os.path.join(repo, "refs")
+    root = os.path.dirname(repo)
+    if not safe_dir(root, top):
+        return refs
     for dirpath, _dirs, files in os.walk(top, onerror=lambda e: _walk_error(e, top, key, errors)):
         for fname in files:
             path = os.path.join(dirpath, fname)
             name = os.path.relpath(path, top).replace(os.sep, "/")
             try:
-                with open(path, encoding="utf-8", errors="replace") as fh:
-                    commit = fh.read(256)
+                data = read_head(path, 256, root)  # a FIFO planted here must not block the scan
             except OSError as exc:
                 errors.append(error_from_os(exc, f"{key}/refs/{name}"))
                 continue
-            refs.setdefault(commit, []).append(name)
+            if data is not None:
+                refs.setdefault(data.decode("utf-8", "replace"), []).append(name)
     return refs
 
 
@@ -162,6 +171,8 @@ def _walk_error(exc: OSError, top: str, key: str, errors: list[ScanError]) -> No
 
 def count_files(top: str) -> int:
     total = 0
+    if os.path.islink(top):
+        return 0
     for _dirpath, _dirs, files in os.walk(top):
         total += len(files)
     return total

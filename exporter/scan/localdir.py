@@ -12,7 +12,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from .model import Model, Revision, RootExtras, RootScan, ScanError, error_from_os
-from .tree import walk_tree
+from .safeio import inside, read_head
+from .tree import TreeStats, walk_tree
 
 META_DIR = os.path.join(".cache", "huggingface", "download")
 
@@ -34,6 +35,8 @@ def read_metadata(root: str, errors: list[ScanError]) -> dict[str, tuple[str, st
     """{file path relative to the local dir: (commit, etag)} for every readable `.metadata` file."""
     top = os.path.join(root, META_DIR)
     found: dict[str, tuple[str, str]] = {}
+    if not os.path.isdir(top) or not inside(root, top):  # the bookkeeping is never read out of the root
+        return found
     for dirpath, _dirs, files in os.walk(top):
         for fname in files:
             if not fname.endswith(".metadata"):
@@ -41,11 +44,11 @@ def read_metadata(root: str, errors: list[ScanError]) -> dict[str, tuple[str, st
             path = os.path.join(dirpath, fname)
             rel = os.path.relpath(path, top)[: -len(".metadata")].replace(os.sep, "/")
             try:
-                with open(path, encoding="utf-8", errors="replace") as fh:
-                    parsed = parse_metadata(fh.read(4096))
+                data = read_head(path, 4096, root)  # a FIFO planted here must not block the scan
             except OSError as exc:
                 errors.append(error_from_os(exc, f"{META_DIR}/{rel}.metadata"))
                 continue
+            parsed = parse_metadata(data.decode("utf-8", "replace")) if data is not None else None
             if parsed:
                 found[rel] = parsed
     return found
@@ -55,7 +58,12 @@ def scan_local_dir(root: str, name: str, exclude: Iterable[str] = ()) -> RootSca
     """One model named `name`; revisions are the commits named by the metadata files."""
     skipped = {".cache", *exclude}
     tree = walk_tree(root, "", skip=lambda rel: rel in skipped, keep_sizes=True)
-    meta_tree = walk_tree(os.path.join(root, META_DIR), META_DIR, is_temp=lambda n: n.endswith(".incomplete"))
+    meta_top = os.path.join(root, META_DIR)
+    meta_tree = (
+        walk_tree(meta_top, META_DIR, is_temp=lambda n: n.endswith(".incomplete"))
+        if not os.path.lexists(meta_top) or inside(root, meta_top)  # never walked through a link out of the dir
+        else TreeStats()
+    )
     errors = [*tree.errors, *(e for e in meta_tree.errors if e.kind != "vanished")]
     meta = read_metadata(root, errors)
     by_commit: dict[str, list[int]] = defaultdict(list)

@@ -13,6 +13,7 @@ import stat
 from dataclasses import dataclass
 
 from .model import ScanError, error_from_os
+from .safeio import read_head, safe_dir
 
 STORE_DIR = "blobs"
 STORE_MARKER = ".huggingface-shared-blobs"
@@ -34,12 +35,13 @@ class StoreScan:
 def store_path(root: str) -> str | None:
     """Path of the marked shared store under a hub cache root, or None if there is none."""
     path = os.path.join(root, STORE_DIR)
+    if not safe_dir(root, path):
+        return None  # a store that is a link out of the cache root is not followed
     try:
-        with open(os.path.join(path, STORE_MARKER), encoding="utf-8") as fh:
-            marker = fh.read(16)
-    except (OSError, UnicodeError):
+        marker = read_head(os.path.join(path, STORE_MARKER), 16, root)
+    except OSError:
         return None
-    return path if marker == STORE_LAYOUT_VERSION else None
+    return path if marker == STORE_LAYOUT_VERSION.encode() else None
 
 
 def scan_store(root: str, errors: list[ScanError]) -> StoreScan | None:
