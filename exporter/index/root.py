@@ -20,7 +20,7 @@ from dataclasses import replace
 from ..log import kv
 from ..roots import RootConfig
 from ..scan import detect_layout
-from ..scan.model import Model, RootExtras
+from ..scan.model import Model, RootExtras, error_from_os
 from . import upkeep, watching, worker
 from .events import EventQueue
 from .layouts import LayoutOps
@@ -103,6 +103,12 @@ class RootIndex(threading.Thread):
         if not os.path.isdir(path):
             self._missing(path)
             return False
+        try:
+            with os.scandir(path) as it:
+                next(it, None)
+        except OSError as exc:  # unreadable: reported, and indexed (for the ledger: first seen) once readable
+            self._unreadable(exc)
+            return False
         layout = self.cfg.layout if self.cfg.layout != "auto" else detect_layout(path)
         self._ops = LayoutOps(path, layout, self.cfg.model or os.path.basename(path), self.exclude)
         self._status = replace(self._status, layout=layout)
@@ -142,6 +148,18 @@ class RootIndex(threading.Thread):
                 problem,
                 self.settings.poll,
                 extra=kv(root=self.cfg.name, path=path),
+            )
+
+    def _unreadable(self, exc: OSError) -> None:
+        error = error_from_os(exc, "")
+        if self._extras.errors != (error,):
+            self._extras = RootExtras(errors=(error,))
+            self._publish(present=True, ready=True, problem=error.message)
+            log.warning(
+                "cache root cannot be read (%s); will try again every %ss",
+                error.message,
+                self.settings.poll,
+                extra=kv(root=self.cfg.name, path=self.cfg.path),
             )
 
     def _cold_scan(self, layout: str) -> None:

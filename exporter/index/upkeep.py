@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..log import kv
 from ..scan import detect_layout, plain
+from ..scan.model import RootScan, ScanError
 from ..scan.store import scan_store
 from .actions import apply, mark, relist
 from .watchset import ROOT
@@ -30,7 +31,12 @@ def verify_some(idx: RootIndex) -> bool:
     changed = False
     while idx._unverified and time.monotonic() < end:
         key = idx._unverified[0]
-        changed |= apply(idx, key, idx._ops.scan_one(key))
+        try:
+            new = idx._ops.scan_one(key)
+        except OSError:  # the root cannot be searched now: the size pass's report stands
+            idx._unverified.pop(0)
+            continue
+        changed |= apply(idx, key, new)
     if not idx._unverified:
         idx._record_scan("links", idx._verify_started)
         log.info(
@@ -103,6 +109,12 @@ def poll(idx: RootIndex, now: float) -> None:
             mark(idx, key, now)
 
 
+def root_error(scan: RootScan) -> ScanError | None:
+    """The error that kept a scan from listing the root itself (unreadable), if any."""
+    found = [*scan.extras.errors, *(e for m in scan.models for e in m.errors)]
+    return next((e for e in found if e.path == "" and e.kind != "vanished"), None)
+
+
 def reconcile(idx: RootIndex) -> bool:
     """A size pass over the whole root; rescan what differs from the index and count corrections."""
     assert idx._ops is not None
@@ -113,14 +125,22 @@ def reconcile(idx: RootIndex) -> bool:
         idx._lose_root()
         return True
     t0 = time.monotonic()
-    fresh = {m.key: m for m in idx._ops.scan_all(links=idx._ops.layout != "hf-hub").models}
+    scan = idx._ops.scan_all(links=idx._ops.layout != "hf-hub")
+    idx._extras = replace(idx._extras, corruption=scan.extras.corruption, errors=scan.extras.errors)
+    if root_error(scan) is not None:  # the root cannot be listed: say so, and keep what was last seen
+        idx._record_scan("reconcile", t0)
+        return True
+    fresh = {m.key: m for m in scan.models}
     corrections = 0
     for key in set(fresh) | set(idx._models):
         old, new = idx._models.get(key), fresh.get(key)
         same = old is not None and new is not None and old.content_view() == new.content_view()
         if same and (idx._ops.layout == "hf-hub" or old.exact_view() == new.exact_view()):  # type: ignore[union-attr]
             continue
-        exact = idx._ops.scan_one(key) if idx._ops.layout == "hf-hub" else new
+        try:
+            exact = idx._ops.scan_one(key) if idx._ops.layout == "hf-hub" else new
+        except OSError:
+            continue
         if apply(idx, key, exact):
             corrections += 1
     idx._record_scan("reconcile", t0)

@@ -83,7 +83,11 @@ def rescan(idx: RootIndex, key: str) -> bool:
         log.warning("cannot watch a model folder: %s", exc, extra=kv(root=idx.cfg.name, key=key))
     if idx._status.mode == "poll" or idx._watches is None:
         idx._sigs[key] = idx._ops.signature(key)
-    new = idx._ops.scan_one(key)
+    try:
+        new = idx._ops.scan_one(key)
+    except OSError as exc:  # the root cannot be searched now (permission): the model is kept as last seen
+        log.warning("cannot rescan a model: %s", exc.strerror or exc, extra=kv(root=idx.cfg.name, key=key))
+        return False
     idx._record_scan("rescan", t0)
     return apply(idx, key, new)
 

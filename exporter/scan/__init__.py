@@ -49,11 +49,14 @@ def scan_root(
 
 
 def scan_one(path: str, layout: str, name: str, key: str, exclude: Iterable[str] = ()) -> Model | None:
-    """Rescan one model (exactly, links read) after a change; None when it is gone."""
+    """Rescan one model (exactly, links read) after a change; None when it is gone; OSError when the root
+    cannot be searched (permission), which says nothing about the model."""
     if layout == "hf-local-dir":
         return scan_root(path, layout, name, exclude).models[0]
-    if not os.path.lexists(os.path.join(path, key)):
-        return None
+    try:
+        os.lstat(os.path.join(path, key))
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # gone (a permission error propagates: the model may well be there)
     if layout == "hf-hub":
         if hub.parse_repo_dirname(key) is None:
             return None
