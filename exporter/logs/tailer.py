@@ -110,7 +110,7 @@ class FileTailer:
                 self._open(ident, path, now, sink)
         if len(self.at_path) > 4 * MAX_FILES:
             self.at_path = {}
-        self.at_path.update({p: i for i, p in found.items()})
+        self.at_path.update({p: i for i, p in found.items() if i in self.active})  # files read, not just seen
         self.first = False
 
     def _open(self, ident: Ident, path: str, now: float, sink: Sink) -> None:
