@@ -65,6 +65,8 @@ def read_config_file(path: str) -> FileConfig:
             data = yaml.safe_load(fh)
     except OSError as exc:
         raise ConfigError(f"--config.file {path!r}: {exc.strerror}; give a readable YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: byte {exc.start} is not UTF-8; save the file as UTF-8 text") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

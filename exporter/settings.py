@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,8 @@ def parse_duration(text: str) -> float:
         if not parts or "".join(n + u for n, u in parts) != value:
             raise ValueError(f"{text!r} is not a duration (use e.g. 30s, 10m, 1h)") from None
         seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if not math.isfinite(seconds):  # float() takes "nan" and "inf": a wait of NaN or forever is no setting
+        raise ValueError(f"{text!r} is not a duration (use e.g. 30s, 10m, 1h)")
     if seconds < 0:
         raise ValueError(f"{text!r} is negative")
     return seconds
