@@ -5,9 +5,11 @@ Permission faults run the exporter with root's DAC override dropped (`Process(un
 permission bits apply as they do to a non-root sidecar. A full disk is a real write failure: the file size
 limit (RLIMIT_FSIZE) of the running exporter is lowered to the ledger's current size, so SQLite's next write
 fails with EFBIG, as it fails with ENOSPC on a full disk (CPython ignores SIGXFSZ, so the write returns an
-error instead of killing the process). Covered elsewhere: a cache root missing at start, deleted and
-recreated, a subfolder unreadable, symlink loops, a hanging statvfs, the watch budget (tests/test_index_live.py);
-SIGTERM and SIGHUP (tests/test_signals.py).
+error instead of killing the process). The inotify watch limit is the per-root budget
+(--collector.cache.max-watches): the kernel's limit is global and is not lowered by a test. Covered
+elsewhere: a subfolder unreadable, symlink loops, a hanging statvfs (an injected statvfs that blocks),
+the same root and budget stories in-process (tests/test_index_live.py); symlinks out of a root
+(tests/test_symlinks.py); SIGTERM and SIGHUP (tests/test_signals.py).
 """
 
 from __future__ import annotations
@@ -217,3 +219,40 @@ def test_cache_root_unreadable_at_start(tmp_path: Path) -> None:
     finally:
         hub.chmod(0o755)
         shutil.rmtree(hub)
+
+
+def test_root_missing_at_start_created_deleted_and_recreated(tmp_path: Path) -> None:
+    """The same story as tests/test_index_live.py, end to end over HTTP, with the ledger's view of it."""
+    root = tmp_path / "later" / "hf_cache"
+    args = ["--path.cache", str(root), "--path.state", str(tmp_path / "s"), *QUIET, *FAST]
+    with Process(args) as proc:
+        wait_for(lambda: proc.value("modelcache_index_ready", root="hf_cache") == 1)
+        assert proc.value("modelcache_root_present", root="hf_cache") == 0
+        rsync(root / "bigvgan" / "g.pt", b"\x01" * 1000)  # created by the first start: downloads
+        wait_for(lambda: proc.value("modelcache_root_size_bytes", root="hf_cache") == 1000)
+        wait_for(lambda: first_downloads(proc) == 1)
+        shutil.rmtree(root)  # the volume went missing
+        wait_for(lambda: proc.value("modelcache_root_present", root="hf_cache") == 0)
+        wait_for(lambda: proc.value("modelcache_cache_wipes_total", root="hf_cache") == 1)
+        rsync(root / "bigvgan" / "g.pt", b"\x01" * 1000)  # and the 30-minute first start happened again
+        wait_for(lambda: proc.value("modelcache_downloads_total", root="hf_cache", reason="redownload") == 1)
+        assert proc.value("modelcache_root_size_bytes", root="hf_cache") == 1000
+        assert proc.value("modelcache_index_mode", root="hf_cache", mode="inotify") == 1
+
+
+def test_watch_budget_used_up_falls_back_to_polling(tmp_path: Path) -> None:
+    """The kernel's inotify limit is global (lowering it would hurt the machine): the per-root budget
+    --collector.cache.max-watches is the same code path (WatchLimitReached), exercised for real here."""
+    root = tmp_path / "hf_cache"
+    for i in range(5):
+        rsync(root / f"model-{i}" / "sub" / "w.bin", b"\x01" * 10)
+    args = ["--path.cache", str(root), "--path.state", str(tmp_path / "s"), *QUIET, *FAST]
+    with Process([*args, "--collector.cache.max-watches", "3"]) as proc:
+        wait_for(lambda: proc.value("modelcache_index_mode", root="hf_cache", mode="poll") == 1)
+        assert proc.value("modelcache_index_fallbacks_total", root="hf_cache") == 1
+        assert proc.value("modelcache_index_watches", root="hf_cache") == 0
+        rsync(root / "model-9" / "w.bin", b"\x01" * 500)  # seen by polling
+        wait_for(lambda: proc.value("modelcache_root_size_bytes", root="hf_cache") == 550, 5)
+        (root / "model-0" / "sub" / "w.bin").unlink()
+        wait_for(lambda: proc.value("modelcache_root_size_bytes", root="hf_cache") == 540, 5)
+    assert "cannot watch cache root (more than 3 folders to watch); polling" in proc.stderr
