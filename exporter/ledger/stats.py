@@ -35,8 +35,8 @@ class RootCounters:
     locks: int = 0
     started: int = 0
     armed: bool = True
-    window: deque[tuple[float, int]] = field(default_factory=deque)
-    window_base: int = 0
+    #: removals of the last `wipe_window` seconds: (time, bytes removed, bytes present just before)
+    window: deque[tuple[float, int, int]] = field(default_factory=deque)
 
     def observe(self, seconds: float) -> None:
         self.duration_buckets[bisect_left(BUCKETS, seconds)] += 1
@@ -121,16 +121,18 @@ class Counters:
 
     @staticmethod
     def _removed(r: RootCounters, nbytes: int, count: int, now: float, settings: LedgerSettings) -> None:
-        """A wipe: most of a root's bytes gone within one window (the root deleted, a volume missing)."""
-        if not r.window or now - r.window[-1][0] > settings.wipe_window:
-            r.window.clear()
-            r.window_base = r.present_bytes
-        r.window.append((now, nbytes))
+        """A wipe: most of a root's bytes gone within `wipe_window` seconds (the root deleted, a volume
+        missing). The window slides: removals spread over a longer time (a cache that churns, old models
+        deleted as new ones arrive) never add up to a wipe, and the window holds one minute of removals."""
+        while r.window and now - r.window[0][0] > settings.wipe_window:
+            r.window.popleft()
+        r.window.append((now, nbytes, r.present_bytes))
         r.removals += count
         r.present_files -= count
         r.present_bytes -= nbytes
-        gone = sum(b for _t, b in r.window)
-        if r.armed and r.window_base > 0 and gone >= settings.wipe_ratio * r.window_base:
+        gone = sum(b for _t, b, _before in r.window)
+        base = r.window[0][2]  # what the root held when the removals in the window began
+        if r.armed and base > 0 and gone >= settings.wipe_ratio * base:
             r.wipes += 1
             r.armed = False
 

@@ -1,0 +1,40 @@
+"""A cache wipe is most of a root's bytes gone within one minute, not the sum of every removal since the last
+quiet minute: a cache that churns for hours (old models deleted as new ones arrive) is never a wipe, and the
+removals remembered for the decision stay bounded."""
+
+from __future__ import annotations
+
+from exporter.ledger.classify import Arrival
+from exporter.ledger.monitor import LedgerSettings
+from exporter.ledger.stats import Counters
+
+
+def test_steady_churn_is_not_a_wipe_and_the_window_stays_bounded() -> None:
+    counters, settings = Counters(), LedgerSettings()
+    counters.set_present("hub", 100, 100_000)
+    now = 0.0
+    for i in range(720):  # two hours: every 10 s, 1 % of the cache replaced (it used to add up to 671 "wipes")
+        now += 10
+        counters.apply("hub", "org/old", [], [(f"old{i}", 1000)], False, now, settings)
+        counters.apply("hub", "org/new", [Arrival(f"new{i}", "first", 1000, None, i)], [], False, now + 1, settings)
+    root = counters.roots["hub"]
+    assert root.wipes == 0 and root.removals == 720 and root.present_bytes == 100_000
+    assert len(root.window) <= 7  # one minute of removals
+
+
+def test_most_bytes_gone_within_a_minute_is_one_wipe() -> None:
+    counters, settings = Counters(), LedgerSettings()
+    counters.set_present("hub", 10, 100_000)
+    for i in range(6):  # 60 % gone in 50 s, model by model
+        counters.apply("hub", f"org/m{i}", [], [(f"blob{i}", 10_000)], False, 1000.0 + 10 * i, settings)
+    assert counters.roots["hub"].wipes == 1
+    counters.apply("hub", "org/m9", [], [(f"blob{9}", 10_000)], False, 1100.0, settings)
+    assert counters.roots["hub"].wipes == 1  # not armed again until something arrives
+
+
+def test_removals_slower_than_the_window_are_not_a_wipe() -> None:
+    counters, settings = Counters(), LedgerSettings()
+    counters.set_present("hub", 10, 100_000)
+    for i in range(6):  # the same 60 %, one model every 2 minutes: a clean-up, not a lost volume
+        counters.apply("hub", f"org/m{i}", [], [(f"blob{i}", 10_000)], False, 1000.0 + 120 * i, settings)
+    assert counters.roots["hub"].wipes == 0
