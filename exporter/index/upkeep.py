@@ -131,6 +131,8 @@ def reconcile(idx: RootIndex) -> bool:
         idx._record_scan("reconcile", t0)
         return True
     fresh = {m.key: m for m in scan.models}
+    # Models an event already marked for a rescan are not missed events: put right now, not counted.
+    pending = {name[2:] for name in idx._next if name.startswith(("m:", "s:"))}
     corrections = 0
     for key in set(fresh) | set(idx._models):
         old, new = idx._models.get(key), fresh.get(key)
@@ -141,7 +143,7 @@ def reconcile(idx: RootIndex) -> bool:
             exact = idx._ops.scan_one(key) if idx._ops.layout == "hf-hub" else new
         except OSError:
             continue
-        if apply(idx, key, exact):
+        if apply(idx, key, exact) and key not in pending:
             corrections += 1
     idx._record_scan("reconcile", t0)
     idx.stats.corrections += corrections
