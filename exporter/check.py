@@ -16,8 +16,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .cli import PROG, build_parser, load_config
+from .cli import PROG, build_parser
 from .config import Config
+from .configload import load_config
 from .health import sample_fs
 from .index.state import IndexStats, RootState, build_state
 from .ledger.required import Status, evaluate

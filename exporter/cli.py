@@ -14,7 +14,8 @@ from typing import Any, NoReturn
 
 from . import __version__
 from . import log as logsetup
-from .config import Config, load_config, settings
+from .config import Config, settings
+from .configload import load_config
 from .log import kv
 from .settings import ConfigError
 
