@@ -138,3 +138,14 @@ def test_monitor_with_truncating_restarts(tmp_path: Path) -> None:
     assert [e.seconds for e in rec.of("load_finished")] == [2.0 * (ready + 1)] * 2
     assert value(text, "modelcache_webui_restarts_total") == 1
     assert value(text, "modelcache_log_truncations_total", log="webui") == 1
+
+
+def test_a_load_that_never_ends_keeps_a_bounded_number_of_stage_marks() -> None:
+    """Found by bench/soak.py: an app whose ready line is never seen kept one mark per stage line for ever."""
+    from exporter.logs.loadtime import MAX_MARKS
+
+    lt = LoadTracker(Emitter())
+    lt.log_loading(1000.0, timed=True)
+    for i in range(100_000):
+        lt.log_stage(f"stage-{i % 7}", 1000.0 + i / 100, timed=True)
+    assert lt.loading and len(lt.marks) == MAX_MARKS and len(lt.recent) <= 32

@@ -29,6 +29,9 @@ from .stats import LOAD_BUCKETS, Hist
 RESET_WINDOW = 600.0
 BURST = 0.05
 LAUNCH = "launch"
+#: Stage lines kept for one load's per-stage durations (a load has a dozen; an app that never prints its
+#: ready line would otherwise add one per stage line for ever).
+MAX_MARKS = 256
 
 
 class LoadTracker:
@@ -125,7 +128,7 @@ class LoadTracker:
             self.recent.append((stage, t))
         if self.loading:
             self.confirmed = True
-            if timed:
+            if timed and len(self.marks) < MAX_MARKS:
                 self.marks.append((stage, t))
         elif self._serving():
             self.buffered = True
