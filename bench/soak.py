@@ -254,6 +254,7 @@ def main() -> int:
     ap.add_argument("--sample-every", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=60.0, help="seconds before the first RSS/fd figure counts")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--exporter-arg", action="append", default=[], help="an extra exporter flag (repeatable)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="modelcache-soak-"))
@@ -269,7 +270,7 @@ def main() -> int:
         sys.executable, "-m", "exporter", f"--web.listen-address=127.0.0.1:{port}",
         "--path.cache", str(hub), "--path.cache", str(plain), "--path.state", str(state),
         "--path.webui-log", str(log), "--collector.cache.max-models", "100000",
-        "--collector.logs.rotate-wait", "5s",
+        "--collector.logs.rotate-wait", "5s", *args.exporter_arg,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     stderr = open(work / "exporter.log", "w")  # noqa: SIM115 - the exporter's log, closed after it exits

@@ -38,3 +38,13 @@ def test_removals_slower_than_the_window_are_not_a_wipe() -> None:
     for i in range(6):  # the same 60 %, one model every 2 minutes: a clean-up, not a lost volume
         counters.apply("hub", f"org/m{i}", [], [(f"blob{i}", 10_000)], False, 1000.0 + 120 * i, settings)
     assert counters.roots["hub"].wipes == 0
+
+
+def test_a_removal_after_a_wipe_and_a_download_is_not_another_wipe() -> None:
+    counters, settings = Counters(), LedgerSettings()
+    counters.set_present("hub", 10, 100_000)
+    counters.apply("hub", "org/all", [], [(f"blob{i}", 10_000) for i in range(8)], False, 1000.0, settings)
+    assert counters.roots["hub"].wipes == 1  # 80 % gone at once
+    counters.apply("hub", "org/new", [Arrival("fresh", "redownload", 10_000, None, 1)], [], False, 1010.0, settings)
+    counters.apply("hub", "org/x", [], [("blob8", 10_000)], False, 1020.0, settings)  # one model of three left
+    assert counters.roots["hub"].wipes == 1  # 10,000 of 30,000: the earlier losses made the first wipe

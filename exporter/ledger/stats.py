@@ -135,6 +135,7 @@ class Counters:
         if r.armed and base > 0 and gone >= settings.wipe_ratio * base:
             r.wipes += 1
             r.armed = False
+            r.window.clear()  # these removals made this wipe; another needs a majority of its own
 
     def publish(self) -> None:
         """Freeze the current values for scrapes (a new generation only when something changed)."""
