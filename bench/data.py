@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 
 import gencache
@@ -26,8 +27,8 @@ CACHES = {
 
 
 def data_dir() -> str:
-    """`$MODELCACHE_BENCH_DATA`, else `bench/.data` (git-ignored)."""
-    return os.environ.get("MODELCACHE_BENCH_DATA") or os.path.join(os.path.dirname(__file__), ".data")
+    """`$MODELCACHE_BENCH_DATA`, else `<tmp>/modelcache-bench`: millions of files stay out of the working tree."""
+    return os.environ.get("MODELCACHE_BENCH_DATA") or os.path.join(tempfile.gettempdir(), "modelcache-bench")
 
 
 def cache(name: str) -> str:
