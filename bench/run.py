@@ -1,6 +1,6 @@
 """All benchmarks in one command; prints one table and writes bench/results.md.
 
-    python bench/run.py            # full sizes (generates ~1.3M-file caches once, in bench/.data)
+    python bench/run.py            # full sizes (generates ~1.3M-file caches once, in <tmp>/modelcache-bench)
     python bench/run.py --quick    # small sizes, a smoke run (what CI may run)
     python bench/run.py --only scan,scrape
 
