@@ -38,7 +38,6 @@ def flags() -> str:
 def metrics() -> str:
     import cachefixture
     from helpers import InProcess
-    from prometheus_client.parser import text_string_to_metric_families
 
     with tempfile.TemporaryDirectory() as tmp:
         cache = cachefixture.build(Path(tmp) / "hub")
@@ -49,11 +48,12 @@ def metrics() -> str:
             ex.wait("modelcache_probe_duration_seconds_count", lambda v: (v or 0) >= 1, root="hub", op="read")
             ex.wait("modelcache_index_verified", lambda v: v == 1, root="hub")
             ex.wait("modelcache_webui_ready", lambda v: v == 1)
-            text = ex.text()
+            families = list(ex.registry.collect())
     rows = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
-    for fam in text_string_to_metric_families(text):
+    for fam in families:
         if fam.name.startswith("modelcache_"):
-            labels = sorted({k for s in fam.samples for k in s.labels} - {"le", "quantile"})
+            declared = set(getattr(fam, "_labelnames", ()))  # families with no sample yet still name their labels
+            labels = sorted(({k for s in fam.samples for k in s.labels} | declared) - {"le", "quantile"})
             name = fam.name + ("_total" if fam.type == "counter" else "")
             rows.append(f"| `{name}` | {fam.type} | {', '.join(labels)} | {fam.documentation} |")
     return "\n".join(rows)
