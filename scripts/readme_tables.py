@@ -39,12 +39,14 @@ def metrics() -> str:
     import cachefixture
     from helpers import InProcess
 
+    from exporter.collectors.reload import ReloadCollector, ReloadStatus
+
     with tempfile.TemporaryDirectory() as tmp:
         cache = cachefixture.build(Path(tmp) / "hub")
         log = ROOT / "tests" / "fixtures" / "logs" / "indextts2-first-start-with-downloads.log"
         args = ["--path.cache", str(cache), "--path.state", f"{tmp}/state", "--collector.probe.interval", "1s",
                 "--collector.required.profile", "indextts2", "--path.webui-log", str(log)]
-        with InProcess(args) as ex:
+        with InProcess(args, extra_sources=[ReloadCollector(ReloadStatus())]) as ex:
             ex.wait("modelcache_probe_duration_seconds_count", lambda v: (v or 0) >= 1, root="hub", op="read")
             ex.wait("modelcache_index_verified", lambda v: v == 1, root="hub")
             ex.wait("modelcache_webui_ready", lambda v: v == 1)

@@ -8,6 +8,7 @@ import cachefixture
 from helpers import REPO_ROOT, InProcess
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter.collectors.reload import ReloadCollector, ReloadStatus
 from exporter.config import env_name, settings
 
 README = (REPO_ROOT / "README.md").read_text()
@@ -25,7 +26,7 @@ def test_every_metric_family_is_in_the_readme(tmp_path: Path) -> None:
     log = Path(__file__).parent / "fixtures" / "logs" / "indextts2-first-start-with-downloads.log"
     args = ["--path.cache", str(cache), "--path.state", str(tmp_path / "s"), "--collector.probe.interval", "1s",
             "--collector.required.profile", "indextts2", "--path.webui-log", str(log)]
-    with InProcess(args) as ex:
+    with InProcess(args, extra_sources=[ReloadCollector(ReloadStatus())]) as ex:
         ex.wait("modelcache_probe_duration_seconds_count", lambda v: (v or 0) >= 1, root="hub", op="read")
         ex.wait("modelcache_index_verified", lambda v: v == 1, root="hub")
         ex.wait("modelcache_webui_ready", lambda v: v == 1)
