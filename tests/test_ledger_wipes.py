@@ -48,3 +48,42 @@ def test_a_removal_after_a_wipe_and_a_download_is_not_another_wipe() -> None:
     counters.apply("hub", "org/new", [Arrival("fresh", "redownload", 10_000, None, 1)], [], False, 1010.0, settings)
     counters.apply("hub", "org/x", [], [("blob8", 10_000)], False, 1020.0, settings)  # one model of three left
     assert counters.roots["hub"].wipes == 1  # 10,000 of 30,000: the earlier losses made the first wipe
+
+
+def test_a_model_unreadable_when_it_changed_is_kept_and_synced_once_readable(tmp_path, monkeypatch) -> None:
+    """A root made unreadable (chmod, a remount) between an index event and the ledger's listing used to be
+    listed as empty: every blob counted removed, a wipe, and re-downloads once readable again."""
+    import os
+
+    import cachefixture
+
+    from exporter.index.types import RootRef
+    from exporter.ledger import artifacts
+    from exporter.ledger.monitor import Ledger
+    from exporter.scan import scan_root
+
+    hub = cachefixture.build(tmp_path / "hub")
+    ref = RootRef("hub", str(hub), "hf-hub")
+    ledger = Ledger(str(tmp_path / "ledger.sqlite"), lambda: (), (), LedgerSettings())
+    models = scan_root(str(hub), "hf-hub", "hub").models
+    for m in models:
+        ledger._handle("model", ref, m.key, m, True)
+    ledger._handle("indexed", ref, "", None, False)
+    present = ledger.counters.roots["hub"].present_bytes
+    assert present > 0
+
+    def unreadable(path: object) -> os.stat_result:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(artifacts.os, "lstat", unreadable)
+    for m in models:
+        ledger._handle("model", ref, m.key, m, False)
+    root = ledger.counters.roots["hub"]
+    assert (root.removals, root.wipes, root.present_bytes) == (0, 0, present)
+    assert len(ledger._unread) == len(models)
+    monkeypatch.undo()
+    ledger._tick(0.0)  # readable again: synced, nothing arrived, nothing was lost
+    root = ledger.counters.roots["hub"]
+    assert (root.removals, root.wipes, sum(root.downloads.values()), root.present_bytes) == (0, 0, 0, present)
+    assert ledger._unread == {}
+    ledger.store.close()

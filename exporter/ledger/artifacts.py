@@ -4,15 +4,19 @@
 - hf-local-dir: a file with its `.metadata` (identity `path@etag`, revision = the metadata's commit);
 - plain/modelscope: a complete file (identity `path:size`; a new size at a known path is an update).
 
-Listing is cheap (one directory read per hub repo); sizes are read only for what is new.
+Listing is cheap (one directory read per hub repo); sizes are read only for what is new. A model that
+cannot be read now (permission, I/O error) raises OSError: an unreadable folder is not an empty one, and
+taking it for one would count every artifact as removed (and, restored, as re-downloaded).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 
 from ..scan import localdir
+from ..scan.model import ScanError
 from ..scan.tree import walk_tree
 
 _RSYNC = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9]{6}$")
@@ -23,12 +27,20 @@ Listing = dict[str, tuple[str, str, int]]
 
 
 def list_artifacts(root: str, layout: str, key: str) -> Listing:
-    """The artifacts of model `key` on disk now. Hint = what a partial download of it carries."""
+    """The artifacts of model `key` on disk now (none when it is gone). Hint = what a partial download of it
+    carries. OSError when the model or its root cannot be read now."""
+    try:
+        os.lstat(os.path.join(root, key if layout != "hf-local-dir" else localdir.META_DIR))
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
     if layout == "hf-hub":
         return _hub_blobs(os.path.join(root, key, "blobs"))
     if layout == "hf-local-dir":
         out = {}
-        for rel, (commit, etag) in localdir.read_metadata(root, []).items():
+        errors: list[ScanError] = []
+        metadata = localdir.read_metadata(root, errors)
+        _raise_unreadable(errors)
+        for rel, (commit, etag) in metadata.items():
             try:
                 st = os.stat(os.path.join(root, rel))
             except OSError:
@@ -36,6 +48,7 @@ def list_artifacts(root: str, layout: str, key: str) -> Listing:
             out[f"{rel}@{etag}"] = (etag, commit, st.st_ino)
         return out
     tree = walk_tree(os.path.join(root, key), key, keep_sizes=True)
+    _raise_unreadable(tree.errors)
     return {f"{rel}:{size}": (os.path.basename(rel), "", tree.inodes[rel]) for rel, size in tree.sizes.items()}
 
 
@@ -54,9 +67,16 @@ def _hub_blobs(bdir: str) -> Listing:
                 except OSError:
                     continue  # a dangling link: not a complete artifact
                 out[e.name] = (e.name, "", inode)
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):
         return {}
     return out
+
+
+def _raise_unreadable(errors: list[ScanError]) -> None:
+    """An error other than a file vanishing mid-walk means part of the model could not be listed."""
+    for e in errors:
+        if e.kind not in ("vanished", "not_a_directory"):
+            raise OSError(errno.EACCES if e.kind == "permission" else errno.EIO, e.message, e.path)
 
 
 def artifact_size(root: str, layout: str, key: str, ident: str) -> int:

@@ -68,6 +68,8 @@ class Ledger(threading.Thread):
         self._halt = threading.Event()
         self._seeding: dict[str, bool] = {}
         self._next_required = 0.0
+        #: models that could not be read when they changed (root unreadable): synced again every tick
+        self._unread: dict[tuple[RootRef, str], tuple[Model | None, bool]] = {}
 
     # -- index listener (called on index threads: only queue) ---------------------------------
     def model_changed(self, ref: RootRef, key: str, old: Model | None, new: Model | None, initial: bool) -> None:
@@ -116,11 +118,26 @@ class Ledger(threading.Thread):
 
     def _handle(self, kind: str, ref: RootRef, key: str, model: Model | None, initial: bool) -> None:
         if kind == "model":
-            self.sync(ref, key, model, initial)
+            self._sync_or_retry(ref, key, model, initial)
         elif kind in ("indexed", "missing") and self._seeding.pop(ref.name, not self.store.seeded(ref.name)):
             self.store.mark_seeded(ref.name)
             self.counters.set_present(ref.name, *self.store.present_bytes(ref.name))
         self._next_required = 0.0
+
+    def _sync_or_retry(self, ref: RootRef, key: str, model: Model | None, initial: bool) -> None:
+        """Sync a model; one that cannot be read now is kept as last recorded and tried again each tick."""
+        try:
+            self.sync(ref, key, model, initial)
+        except OSError as exc:
+            if (ref, key) not in self._unread:
+                log.warning(
+                    "cannot list a model's files; the ledger keeps it as last seen and retries",
+                    extra=kv(root=ref.name, key=key, error=exc.strerror or str(exc)),
+                )
+            self._unread[(ref, key)] = (model, initial)
+            return
+        if self._unread.pop((ref, key), None) is not None:
+            log.info("model readable again; ledger synced", extra=kv(root=ref.name, key=key))
 
     def sync(self, ref: RootRef, key: str, model: Model | None, initial: bool) -> None:
         """Compare one model on disk with the ledger; record and count the difference."""
@@ -204,6 +221,8 @@ class Ledger(threading.Thread):
         if self.store.lost_state:  # the database failed and its content is gone: re-record without counting
             self.store.lost_state = False
             self._reseed(states)
+        for (ref, key), (model, initial) in list(self._unread.items()):
+            self._sync_or_retry(ref, key, model, initial)
         self.partials.update(states, now)
         held = read_proc_locks(self.procfs)
         for s in states:
@@ -228,6 +247,6 @@ class Ledger(threading.Thread):
             self.counters.set_present(s.name, 0, 0)
             ref = RootRef(s.name, s.path, s.layout)
             for m in s.models:
-                self.sync(ref, m.key, m, initial=True)
+                self._sync_or_retry(ref, m.key, m, initial=True)
             self.store.mark_seeded(s.name)
             self._seeding.pop(s.name, None)
