@@ -55,6 +55,15 @@ def ledger(proc: Process) -> dict[str, float]:
     return out
 
 
+def expect_ledger(proc: Process, **errors: float) -> None:
+    """Wait until the ledger's error counters read `errors` (others 0) and it is kept in memory."""
+    want = {"open": 0.0, "corrupt": 0.0, "locked": 0.0, "readonly": 0.0, "write": 0.0, **errors, "persistent": 0.0}
+    deadline = time.monotonic() + 10
+    while ledger(proc) != want and time.monotonic() < deadline:  # the ledger thread reports after its open
+        time.sleep(0.05)
+    assert ledger(proc) == want
+
+
 @pytest.fixture
 def tree(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "hf_cache"
@@ -74,7 +83,7 @@ def test_state_directory_unwritable(tmp_path: Path, tree: Path) -> None:
     args += ["--collector.logs.position-interval", "200ms"]
     with Process(args, unprivileged=True) as proc:
         wait_for(lambda: proc.value("modelcache_index_ready", root="hf_cache") == 1)
-        assert ledger(proc) == {"open": 0, "corrupt": 0, "locked": 0, "readonly": 1, "write": 0, "persistent": 0}
+        expect_ledger(proc, readonly=1)
         rsync(tree / "bigvgan" / "bigvgan_generator.pt", b"\x01" * 1000)
         wait_for(lambda: first_downloads(proc) == 1)  # classified all the same, in memory
         wait_for(lambda: proc.value("modelcache_log_lines_total", log="webui") == 10)
@@ -93,7 +102,7 @@ def test_ledger_file_corrupt_at_start(tmp_path: Path, tree: Path) -> None:
     (state / "ledger.sqlite").write_bytes(b"this is not a database\n" * 100)
     with Process(["--path.cache", str(tree), "--path.state", str(state), *QUIET, *FAST]) as proc:
         wait_for(lambda: proc.value("modelcache_index_ready", root="hf_cache") == 1)
-        assert ledger(proc) == {"open": 0, "corrupt": 1, "locked": 0, "readonly": 0, "write": 0, "persistent": 0}
+        expect_ledger(proc, corrupt=1)
         rsync(tree / "campplus_cn_common.bin", b"\x02" * 700)
         wait_for(lambda: first_downloads(proc) == 1)
         assert proc.value("modelcache_download_bytes_total", root="hf_cache", reason="first") == 700
@@ -111,7 +120,7 @@ def test_disk_full_while_writing_the_ledger(tmp_path: Path, tree: Path) -> None:
         for i in range(5):
             rsync(tree / f"model-{i}" / "weights.bin", os.urandom(2000))
         wait_for(lambda: first_downloads(proc) == 6)  # every download still classified, in memory
-        assert ledger(proc) == {"open": 0, "corrupt": 0, "locked": 0, "readonly": 0, "write": 1, "persistent": 0}
+        expect_ledger(proc, write=1)
         assert proc.value("modelcache_ledger_artifacts", root="hf_cache") == 6  # the file's content carried over
         (tree / "a.bin").unlink()  # lost, and synced again: the in-memory ledger still knows it
         wait_for(lambda: proc.value("modelcache_artifact_removals_total", root="hf_cache") == 1)
