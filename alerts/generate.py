@@ -99,6 +99,7 @@ THRESHOLDS: dict[str, Any] = {
     "index_stale_seconds": 3600,  # keep above --collector.cache.reconcile-interval (600s by default)
     "index_stale_for": "15m",
     "index_not_ready_for": "30m",
+    "reload_failed_for": "10m",
 }
 T = THRESHOLDS
 SEVERITIES = ("warning", "critical")
@@ -455,6 +456,15 @@ def _exporter() -> list[Alert]:
             "Collector {{ $labels.collector }} of modelcache-exporter on {{ $labels.instance }} fails on "
             "every scrape: its metrics, and the alerts on them, are missing.",
             T["collector_failing_for"],
+        ),
+        Alert(
+            "ConfigReloadFailed",
+            "warning",
+            "modelcache_config_last_reload_successful{sel} == 0",
+            "modelcache-exporter could not reload its configuration.",
+            "The last configuration reload of modelcache-exporter on {{ $labels.instance }} failed: it still runs "
+            "the previous configuration, and its next restart will fail on the broken file.",
+            T["reload_failed_for"],
         ),
         Alert(
             "IndexStale",
