@@ -87,3 +87,26 @@ def test_a_model_unreadable_when_it_changed_is_kept_and_synced_once_readable(tmp
     assert (root.removals, root.wipes, sum(root.downloads.values()), root.present_bytes) == (0, 0, 0, present)
     assert ledger._unread == {}
     ledger.store.close()
+
+
+def test_a_cache_turned_over_within_a_minute_but_kept_full_is_not_a_wipe() -> None:
+    """Files replaced by new versions faster than the window (the soak's small plain root turns over in
+    about a minute) remove more than half the bytes within a minute, yet nothing was lost."""
+    counters, settings = Counters(), LedgerSettings()
+    counters.set_present("plain", 10, 100_000)
+    now = 1000.0
+    for i in range(40):  # every 2 s one 10 % file replaced: the whole root within 20 s
+        now += 2
+        counters.apply("plain", "m", [Arrival(f"new{i}", "new_revision", 10_000, None, i)], [], False, now, settings)
+        counters.apply("plain", "m", [], [(f"old{i}", 10_000)], False, now + 0.5, settings)
+    root = counters.roots["plain"]
+    assert root.wipes == 0 and root.removals == 40 and root.present_bytes == 100_000
+
+
+def test_an_update_then_a_prune_of_the_old_revision_is_not_a_wipe() -> None:
+    counters, settings = Counters(), LedgerSettings()
+    counters.set_present("hub", 4, 40_000)  # one model, the cache's only one
+    counters.apply("hub", "org/m", [Arrival(f"v2-{i}", "new_revision", 10_000, None, i) for i in range(4)], [], False,
+                   1000.0, settings)  # fmt: skip
+    counters.apply("hub", "org/m", [], [(f"v1-{i}", 10_000) for i in range(4)], False, 1010.0, settings)
+    assert counters.roots["hub"].wipes == 0 and counters.roots["hub"].present_bytes == 40_000

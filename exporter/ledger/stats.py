@@ -121,18 +121,19 @@ class Counters:
 
     @staticmethod
     def _removed(r: RootCounters, nbytes: int, count: int, now: float, settings: LedgerSettings) -> None:
-        """A wipe: most of a root's bytes gone within `wipe_window` seconds (the root deleted, a volume
-        missing). The window slides: removals spread over a longer time (a cache that churns, old models
-        deleted as new ones arrive) never add up to a wipe, and the window holds one minute of removals."""
+        """A wipe: the root lost most of its bytes within `wipe_window` seconds (the root deleted, a volume
+        missing): what it holds now is below (1 - wipe_ratio) of the most it held before a removal of the
+        window. A net loss, not a sum of removals: a cache that churns (old models deleted as new ones
+        arrive, files replaced by new versions, a revision pruned after its update) keeps its bytes and is
+        never a wipe, however fast it turns over. The window holds one minute of removals."""
         while r.window and now - r.window[0][0] > settings.wipe_window:
             r.window.popleft()
         r.window.append((now, nbytes, r.present_bytes))
         r.removals += count
         r.present_files -= count
         r.present_bytes -= nbytes
-        gone = sum(b for _t, b, _before in r.window)
-        base = r.window[0][2]  # what the root held when the removals in the window began
-        if r.armed and base > 0 and gone >= settings.wipe_ratio * base:
+        peak = max(before for _t, _b, before in r.window)
+        if r.armed and peak > 0 and r.present_bytes < (1 - settings.wipe_ratio) * peak:
             r.wipes += 1
             r.armed = False
             r.window.clear()  # these removals made this wipe; another needs a majority of its own
