@@ -2,7 +2,8 @@
 5,000 lines/s with rename rotations. Prints one table at the end:
 
 - RSS (VmRSS) and open file descriptors of the exporter, sampled every few seconds: first sample after
-  the warm-up, last, max, and the least-squares slope over the run (flat = no leak);
+  the warm-up, last, max, and the least-squares slope after the warm-up and over the second half of the run (the
+  allocator's high-water mark takes a while to settle; a leak keeps the second half rising);
 - the index against a fresh scan of the final tree: every model's size and file count on /metrics compared
   with `huggingface_hub.scan_cache_dir` (hub root) and the exporter's own exact scan (plain root);
 - log lines written against `modelcache_log_lines_total`, rotations done against counted.
@@ -362,6 +363,7 @@ def main() -> int:
         ("RSS MiB (after warm-up / end / max)", f"{warm[0][1]:.1f} / {final_rss / 1024:.1f} / "
                                                  f"{max(v for _, v in rss):.1f}"),
         ("RSS slope after warm-up", f"{slope_per_hour(warm):+.2f} MiB/h"),
+        ("RSS slope over the second half", f"{slope_per_hour(rss[len(rss) // 2 :]):+.2f} MiB/h"),
         ("open fds (after warm-up / end / max)", f"{int(warm_fds[0][1])} / {final_fds} / "
                                                   f"{int(max(v for _, v in fds))}"),
         ("fd slope after warm-up", f"{slope_per_hour(warm_fds):+.2f} /h"),
