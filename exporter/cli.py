@@ -17,6 +17,7 @@ from . import log as logsetup
 from .config import Config, settings
 from .configload import load_config
 from .log import kv
+from .memory import limit_arenas
 from .settings import ConfigError
 
 PROG = "modelcache-exporter"
@@ -71,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: invalid configuration: {exc}", file=sys.stderr)
         return 2
     logsetup.setup(cfg.log_level, cfg.log_format)
+    limit_arenas()  # before any thread starts
     return run(cfg, args)
 
 
