@@ -346,7 +346,8 @@ def main() -> int:
     rotations = m.get(("modelcache_log_rotations_total", frozenset({("log", "webui")})), -1.0)
     corrections = sum(v for (n, _), v in m.items() if n == "modelcache_index_corrections_total")
     events = sum(v for (n, _), v in m.items() if n == "modelcache_index_events_total")
-    wipes = sum(v for (n, _), v in m.items() if n == "modelcache_cache_wipes_total")
+    by_root = {dict(labels)["root"]: v for (n, labels), v in m.items() if n == "modelcache_cache_wipes_total"}
+    wipes = ", ".join(f"{root} {int(v)}" for root, v in sorted(by_root.items()))
     downloads = sum(v for (n, _), v in m.items() if n == "modelcache_downloads_total")
     proc.send_signal(signal.SIGTERM)
     code = proc.wait(30)
@@ -375,7 +376,7 @@ def main() -> int:
         ("plain models: exporter / fresh scan / mismatched", f"{len(plain_ex)} / {len(plain_fresh)} / "
                                                              f"{mismatch(plain_ex, plain_fresh)}"),
         ("index events / reconcile corrections", f"{int(events)} / {int(corrections)}"),
-        ("downloads classified / cache wipes counted", f"{int(downloads)} / {int(wipes)}"),
+        ("downloads classified / cache wipes counted (by root)", f"{int(downloads)} / {wipes}"),
         ("caught up after the churn stopped", f"{settled:.1f} s"),
         ("exit code on SIGTERM", str(code)),
     ]  # fmt: skip
