@@ -20,12 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from .ledger.required import Requirement, requirement_from_mapping
 from .logs.sources import LogSourceConfig, PatternConfig, pattern_from_mapping, source_from_mapping
 from .roots import RootConfig, root_from_mapping
-from .settings import ConfigError
+from .settings import ConfigError, read_yaml
 
 
 @dataclass(frozen=True)
@@ -60,17 +58,7 @@ def _entries(data: dict[str, Any], key: str, path: str) -> list[Any]:
 
 def read_config_file(path: str) -> FileConfig:
     """Settings, roots, log sources and patterns from the file; ConfigError with the fix otherwise."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise ConfigError(f"--config.file {path!r}: {exc.strerror}; give a readable YAML file") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: byte {exc.start} is not UTF-8; save the file as UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}:{where} is not valid YAML; fix the syntax") from None
+    data = read_yaml(path, "--config.file")
     if data is None:
         return FileConfig()
     if not isinstance(data, dict):

@@ -7,12 +7,30 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import yaml
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 class ConfigError(Exception):
     """Invalid configuration. The message names the problem and the fix, on one line."""
+
+
+def read_yaml(path: str, flag: str) -> Any:
+    """The YAML document of a configuration file (`flag` names the flag that gave it); ConfigError with the
+    fix when it cannot be read, is not UTF-8 or is not YAML."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{flag} {path!r}: {exc.strerror}; give a readable YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: byte {exc.start} is not UTF-8; save the file as UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML; fix the syntax") from None
 
 
 def parse_duration(text: str) -> float:

@@ -31,9 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from .settings import ConfigError, parse_duration
+from .settings import ConfigError, parse_duration, read_yaml
 from .webtls import san_allowed, server_context
 from .webvalues import as_bool, as_mapping, as_strings, check_known
 
@@ -93,15 +91,7 @@ class WebConfig:
 
 def load_web_config(path: str) -> WebConfig:
     """Read and validate the file, and build its SSLContext; ConfigError (one line, with the fix) otherwise."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise ConfigError(f"--web.config.file {path!r}: {exc.strerror}; give a readable YAML file") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}:{where} is not valid YAML; fix the syntax") from None
+    data = read_yaml(path, "--web.config.file")
     top = as_mapping(data, f"{path}: the top level")
     check_known(top, TOP_KEYS, path)
     base = os.path.dirname(os.path.abspath(path))
