@@ -75,8 +75,8 @@ THRESHOLDS: dict[str, Any] = {
     "root_missing_for": "15m",
     "corruption_for": "30m",
     "download_stalled_for": "10m",
-    "event_window": "1h",  # re-downloads and wipes stay visible this long after they happen
-    "event_gap": "5m",  # how far back "before the window" looks: bridges failed scrapes and restarts
+    "event_window": "1h",  # re-downloads and wipes page this long after they happen
+    "event_gap": "5m",  # a scrape gap this long (an exporter restart) does not resolve such a page
     "required_missing_for": "10m",
     "required_incomplete_for": "15m",
     "drift_for": "1h",
@@ -256,25 +256,29 @@ def _filesystem_health() -> list[Alert]:
     ]
 
 
-def newly(metric: str, window: str) -> str:
-    """Counter `metric` went up within `window`, counting series born in it (a first event creates the series).
+def seconds(duration: str) -> int:
+    """A PromQL duration of one unit ('90s', '15m', '1h', '1d') in seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    return int(duration[:-1]) * units[duration[-1]]
 
-    The second branch only counts a series as born when the exporter was already scraped `window` ago,
-    so a new Prometheus, or one that lost its data, does not replay old events. "Then" is read with
-    `last_over_time(...[event_gap])`: a failed scrape or an exporter restart `window` ago leaves staleness
-    markers that would otherwise drop the alert for an evaluation (a resolve and a second page).
+
+def recently(timestamp_metric: str, window: str) -> str:
+    """The event whose time `timestamp_metric` holds happened within `window`.
+
+    A timestamp, not `increase()` of a counter: a counter needs two samples of one series, so a re-download
+    done before the first scrape of a new instance (a recreated pod has a new `instance` label, and its
+    web UI starts downloading at once) would never page. The exporter keeps the time in its ledger, so the
+    page neither depends on the series' history nor ends when the exporter restarts; `last_over_time` over
+    `event_gap` bridges the failed scrapes of a restart, which would otherwise resolve the alert and page
+    again a minute later.
     """
-    gap = T["event_gap"]
-    return (
-        f"(\n  increase({metric}[{window}]) > 0\nor\n  (\n    {metric}\n  unless\n"
-        f"    last_over_time({metric}[{gap}] offset {window})\n  )\n"
-        f"  and on(instance, job)\n    last_over_time(modelcache_exporter_build_info{{sel}}[{gap}] offset {window})\n)"
-    )
+    return f"time() - last_over_time({timestamp_metric}[{T['event_gap']}]) < {seconds(window)}"
 
 
 def _cache() -> list[Alert]:
     ew = T["event_window"]
-    no_download = "unless on(instance, job, root)\n  modelcache_downloads_in_progress{sel} > 0"
+    # A download that grows keeps the required-model alerts quiet; an abandoned partial file (stalled) does not.
+    no_download = "unless on(instance, job, root)\n  modelcache_downloads_active{sel} > 0"
     ready = "and on(instance, job, root)\n  modelcache_index_ready{sel} == 1"
     return [
         Alert(
@@ -310,7 +314,7 @@ def _cache() -> list[Alert]:
         Alert(
             "UnexpectedRedownload",
             "warning",
-            newly("modelcache_unexpected_redownloads_total{sel}", ew),
+            recently("modelcache_last_unexpected_redownload_timestamp_seconds{sel}", ew),
             "A model was downloaded again although it had been in the cache.",
             "{{ $labels.repo }} was downloaded again into cache root {{ $labels.root }} on "
             f"{{{{ $labels.instance }}}} in the last {ew}, after it had been complete there: the cache was "
@@ -319,7 +323,7 @@ def _cache() -> list[Alert]:
         Alert(
             "Wiped",
             "warning",
-            newly("modelcache_cache_wipes_total{sel}", ew),
+            recently("modelcache_last_cache_wipe_timestamp_seconds{sel}", ew),
             "A model cache was wiped.",
             "Cache root {{ $labels.root }} on {{ $labels.instance }} lost most of its bytes at once in the last "
             f"{ew} (deleted, or its volume missing): the next load of each model downloads it again.",
@@ -330,7 +334,7 @@ def _cache() -> list[Alert]:
             # a model found nowhere has root="" (unless its requirement names one): guards are per instance
             "(\n  modelcache_required_model_present{sel} == 0\nand on(instance, job)\n"
             "  min by (instance, job) (modelcache_index_ready{sel}) == 1\n)\nunless on(instance, job)\n"
-            "  sum by (instance, job) (modelcache_downloads_in_progress{sel}) > 0",
+            "  sum by (instance, job) (modelcache_downloads_active{sel}) > 0",
             "A required model is not in the cache.",
             "Required model {{ $labels.model }} is in no cache root of {{ $labels.instance }} and nothing is "
             "downloading: the web UI cannot start without downloading it first.",

@@ -93,7 +93,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[scenario.S
             wait_for(lambda: prom.query(f'count_over_time(up{{job="{JOB}"}}[1m]) >= 2'), 20, 0.2, "two scrapes")
             scenario.play(s)
             wait_for(
-                lambda: prom.query("count_over_time(modelcache_unexpected_redownloads_total[1m]) >= 3"),
+                lambda: prom.query("count_over_time(modelcache_last_unexpected_redownload_timestamp_seconds[1m]) >= 3"),
                 20,
                 0.2,
                 "three scrapes after the re-download",

@@ -14,16 +14,26 @@ from __future__ import annotations
 import errno
 import os
 import re
+from typing import NamedTuple
 
 from ..scan import localdir
 from ..scan.model import ScanError
 from ..scan.tree import walk_tree
+from .identity import FileId, file_id
 
 _RSYNC = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9]{6}$")
 
 
-#: ident -> (hint, revision, inode). A new inode under a known identity means the file was fetched again.
-Listing = dict[str, tuple[str, str, int]]
+class Seen(NamedTuple):
+    """An artifact on disk: what a partial download of it carries, its revision, the file holding it."""
+
+    hint: str
+    revision: str
+    file: FileId
+
+
+#: ident -> what is on disk. Another file under a known identity means the content was fetched again.
+Listing = dict[str, Seen]
 
 
 def list_artifacts(root: str, layout: str, key: str) -> Listing:
@@ -42,20 +52,27 @@ def list_artifacts(root: str, layout: str, key: str) -> Listing:
         _raise_unreadable(errors)
         for rel, (commit, etag) in metadata.items():
             try:
-                st = os.stat(os.path.join(root, rel))
+                fid = file_id(os.path.join(root, rel))
             except OSError:
                 continue
-            out[f"{rel}@{etag}"] = (etag, commit, st.st_ino)
+            out[f"{rel}@{etag}"] = Seen(etag, commit, fid)
         return out
     tree = walk_tree(os.path.join(root, key), key, keep_sizes=True)
     _raise_unreadable(tree.errors)
-    return {f"{rel}:{size}": (os.path.basename(rel), "", tree.inodes[rel]) for rel, size in tree.sizes.items()}
+    out = {}
+    for rel, size in tree.sizes.items():
+        try:
+            fid = file_id(os.path.join(root, rel))
+        except OSError:
+            continue  # gone since the walk
+        out[f"{rel}:{size}"] = Seen(os.path.basename(rel), "", fid)
+    return out
 
 
 def _hub_blobs(bdir: str) -> Listing:
-    """Complete blobs with the inode of the file holding their content: the listing gives it for free for
-    regular blobs; a blob linked into the shared Xet store is followed (publishing a fresh download into the
-    store moves the file, keeping its inode, and leaves a symlink: not a new download)."""
+    """Complete blobs with the file holding their content: a blob linked into the shared Xet store is
+    followed (publishing a fresh download into the store moves the file, keeping its inode and birth
+    time, and leaves a symlink: not a new download)."""
     out: Listing = {}
     try:
         with os.scandir(bdir) as it:
@@ -63,10 +80,10 @@ def _hub_blobs(bdir: str) -> Listing:
                 if e.name.startswith(".") or e.name.endswith(".incomplete"):
                     continue
                 try:
-                    inode = os.stat(e.path).st_ino if e.is_symlink() else e.inode()
+                    fid = file_id(e.path)
                 except OSError:
                     continue  # a dangling link: not a complete artifact
-                out[e.name] = (e.name, "", inode)
+                out[e.name] = Seen(e.name, "", fid)
     except (FileNotFoundError, NotADirectoryError):
         return {}
     return out

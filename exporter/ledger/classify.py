@@ -1,10 +1,14 @@
 """Classification of arrivals, pure: what arrived, what left, and why it arrived.
 
 - `redownload`: the identity was seen complete before (and went away, or its file was replaced by a
-  new one: another inode): the unexpected case;
+  new one: another inode, or the same inode number born again — `identity.py`): the unexpected case;
 - `new_revision`: a new identity for a model already tracked, with a revision not seen before
   (hub, local-dir), or a known path with new content (plain): an update;
 - `first`: anything else (a model's first download, or more files of a known revision).
+
+An artifact that comes back in the very file it was recorded in (same inode and birth time: a volume
+mounted again, a folder moved away and back) was never downloaded: it is `returned`, recorded present
+again and counted nowhere.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .artifacts import artifact_path
+from .artifacts import Seen, artifact_path
+from .identity import FileId, same_file
 from .store import Row
 
 REASONS = ("first", "new_revision", "redownload")
+RETURNED = "returned"
 
 
 @dataclass(frozen=True)
@@ -26,36 +32,45 @@ class Arrival:
     reason: str
     size: int
     seconds: float | None
-    inode: int
+    file: FileId
     replaced: bool = False  # it was present already: the same content fetched again into a new file
 
 
 @dataclass(frozen=True)
 class Diff:
-    """Arrivals with their reason, and departures, of one model."""
+    """Arrivals with their reason, departures, and present artifacts whose file was never stamped."""
 
     arrived: tuple[tuple[str, str], ...]
     removed: tuple[str, ...]
+    unstamped: tuple[str, ...] = ()
 
 
 def diff(
-    current: Mapping[str, tuple[str, str, int]],
+    current: Mapping[str, Seen],
     rows: Mapping[str, Row],
     known_revs: set[str],
     current_revs: set[str],
     layout: str,
 ) -> Diff:
-    """Compare what is on disk (`current`: ident -> (hint, revision, inode)) with the ledger's rows."""
+    """Compare what is on disk with the ledger's rows."""
     present = {i for i, r in rows.items() if r.present}
     known_paths = {artifact_path(i, layout) for i in rows}
     new_revs = {r for r in current_revs if r} - known_revs
     arrived = []
     for ident in sorted(set(current) - present):
+        row = rows.get(ident)
+        if row is not None and row.stamp and same_file(FileId(row.inode, row.stamp), current[ident].file):
+            arrived.append((ident, RETURNED))
+            continue
         arrived.append((ident, reason_for(ident, rows, known_revs, new_revs, known_paths, layout)))
+    unstamped = []
     for ident in sorted(set(current) & present):
-        if rows[ident].inode and current[ident][2] != rows[ident].inode:
+        row = rows[ident]
+        if not same_file(FileId(row.inode, row.stamp), current[ident].file):
             arrived.append((ident, "redownload"))  # the same content, fetched again into a new file
-    return Diff(tuple(arrived), tuple(sorted(present - set(current))))
+        elif not row.stamp:
+            unstamped.append(ident)  # recorded by an older version: stamp it now
+    return Diff(tuple(arrived), tuple(sorted(present - set(current))), tuple(unstamped))
 
 
 def reason_for(

@@ -54,6 +54,8 @@ class Ledger(threading.Thread, LedgerSync):
         self._logs: deque[LogEvent] = deque()
         self._halt = threading.Event()
         self._next_required = 0.0
+        #: models the index listed in its first scan of each root since it (re)appeared
+        self._listed: dict[str, set[str]] = {}
 
     # -- index listener (called on index threads: only queue) ---------------------------------
     def model_changed(self, ref: RootRef, key: str, old: Model | None, new: Model | None, initial: bool) -> None:
@@ -102,19 +104,32 @@ class Ledger(threading.Thread, LedgerSync):
 
     def _handle(self, kind: str, ref: RootRef, key: str, model: Model | None, initial: bool) -> None:
         if kind == "model":
+            if initial:
+                self._listed.setdefault(ref.name, set()).add(key)
             self._sync_or_retry(ref, key, model, initial)
-        elif kind in ("indexed", "missing") and self._seeding.pop(ref.name, not self.store.seeded(ref.name)):
-            self.store.mark_seeded(ref.name)
-            self.counters.set_present(ref.name, *self.store.present_bytes(ref.name))
+        elif kind in ("indexed", "missing"):
+            self._root_seeding(ref, initial=True)
+            if self._seeding.pop(ref.name, False):
+                self.store.mark_seeded(ref.name)
+                self.counters.set_present(ref.name, *self.store.present_bytes(ref.name))
+            self._gone_unseen(ref, self._listed.pop(ref.name, set()))
+        elif kind == "lost":
+            self._listed.pop(ref.name, None)
         self._next_required = 0.0
+
+    def _gone_unseen(self, ref: RootRef, listed: set[str]) -> None:
+        """Models recorded present that the index's first look at the root did not list went away while
+        nobody watched (the exporter was down, the volume was replaced): removed now, so a wipe counts."""
+        for key in sorted(self.store.present_models(ref.name) - listed):
+            self._sync_or_retry(ref, key, None, initial=False)
 
     def _tick(self, now: float) -> None:
         states = self.states()
         if self.store.lost_state:  # the database failed and its content is gone: re-record without counting
             self.store.lost_state = False
             self._reseed(states)
-        for (ref, key), (model, initial) in list(self._unread.items()):
-            self._sync_or_retry(ref, key, model, initial)
+        for (ref, key), (model, _seeding) in list(self._unread.items()):
+            self._sync_or_retry(ref, key, model, initial=False)  # the retry keeps its first verdict mode
         self.partials.update(states, now)
         held = read_proc_locks(self.procfs)
         for s in states:

@@ -145,7 +145,9 @@ def _hub_status(req: Requirement, state: RootState) -> Status | None:
     else:
         missing = _check_files(snap, files, allow_empty=not req.files)
     busy = tuple(f.path for f in model.incomplete)
-    return Status(req.name, state.name, key, True, not missing and not busy, missing + busy)
+    # a repo folder holding no snapshot at all (a first download cut or still running) has nothing to load
+    present = bool(model.revisions) or os.path.isdir(snap)
+    return Status(req.name, state.name, key, present, present and not missing and not busy, missing + busy)
 
 
 def _snapshot_files(snap: str) -> Iterable[str]:

@@ -7,7 +7,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .classify import REASONS, Arrival
+from .classify import REASONS, RETURNED, Arrival
 
 if TYPE_CHECKING:
     from .monitor import LedgerSettings
@@ -23,7 +23,12 @@ class RootCounters:
 
     downloads: Counter[str] = field(default_factory=Counter)
     bytes: Counter[str] = field(default_factory=Counter)
-    redownloads: Counter[str] = field(default_factory=Counter)
+    #: repo -> re-downloads; a repo tracked but never re-downloaded is here at 0 (a dict: a Counter's
+    #: equality ignores zeros, and a new zero series must make a new snapshot)
+    redownloads: dict[str, int] = field(default_factory=dict)
+    #: repo -> when it was last downloaded again (from the ledger's history too: survives restarts)
+    last_redownload: dict[str, float] = field(default_factory=dict)
+    last_wipe: float = 0.0
     duration_buckets: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS) + 1))
     duration_sum: float = 0.0
     wipes: int = 0
@@ -46,7 +51,9 @@ class RootCounters:
         return RootCounters(
             Counter(self.downloads),
             Counter(self.bytes),
-            Counter(self.redownloads),
+            dict(self.redownloads),
+            dict(self.last_redownload),
+            self.last_wipe,
             list(self.duration_buckets),
             self.duration_sum,
             self.wipes,
@@ -82,6 +89,22 @@ class Counters:
     def root(self, name: str) -> RootCounters:
         return self.roots.setdefault(name, RootCounters())
 
+    def track(self, name: str, repo: str) -> str:
+        """Export the repo's re-download counter from now on (at 0 until one happens), so that the first
+        re-download a new exporter instance sees is an increase; the label it counts under (capped)."""
+        r = self.root(name)
+        key = repo if repo in r.redownloads or len(r.redownloads) < MAX_REPOS else OTHER
+        r.redownloads.setdefault(key, 0)
+        return key
+
+    def remember(self, name: str, redownloads: dict[str, float], wipe: float) -> None:
+        """The latest re-download of each repo and the latest wipe, from the ledger's history."""
+        r = self.root(name)
+        for repo, when in redownloads.items():
+            key = self.track(name, repo)
+            r.last_redownload[key] = max(when, r.last_redownload.get(key, 0.0))
+        r.last_wipe = max(r.last_wipe, wipe)
+
     def set_present(self, name: str, files: int, nbytes: int) -> None:
         r = self.root(name)
         r.present_files, r.present_bytes = files, nbytes
@@ -106,14 +129,15 @@ class Counters:
             if not a.replaced:
                 r.present_files += 1
                 r.present_bytes += a.size
-            if seeding:
+            if seeding or a.reason == RETURNED:
                 continue
             r.downloads[a.reason] += 1
             r.bytes[a.reason] += a.size
             r.armed = True
             if a.reason == "redownload":
-                key = repo if repo in r.redownloads or len(r.redownloads) < MAX_REPOS else OTHER
-                r.redownloads[key] += 1
+                key = self.track(name, repo)
+                r.redownloads[key] = r.redownloads.get(key, 0) + 1
+                r.last_redownload[key] = now
             if a.seconds is not None:
                 r.observe(a.seconds)
         if removed:
@@ -135,6 +159,7 @@ class Counters:
         peak = max(before for _t, _b, before in r.window)
         if r.armed and peak > 0 and r.present_bytes < (1 - settings.wipe_ratio) * peak:
             r.wipes += 1
+            r.last_wipe = now
             r.armed = False
             r.window.clear()  # these removals made this wipe; another needs a majority of its own
 

@@ -24,8 +24,10 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS artifacts (
     root TEXT NOT NULL, model TEXT NOT NULL, ident TEXT NOT NULL, size INTEGER NOT NULL,
     first_seen REAL NOT NULL, last_seen REAL NOT NULL, fetched INTEGER NOT NULL DEFAULT 0,
-    present INTEGER NOT NULL DEFAULT 1, inode INTEGER NOT NULL DEFAULT 0,
+    present INTEGER NOT NULL DEFAULT 1, inode INTEGER NOT NULL DEFAULT 0, stamp INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (root, model, ident)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS models (
+    root TEXT NOT NULL, model TEXT NOT NULL, repo TEXT NOT NULL, PRIMARY KEY (root, model)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS commits (
     root TEXT NOT NULL, model TEXT NOT NULL, rev TEXT NOT NULL, first_seen REAL NOT NULL,
     PRIMARY KEY (root, model, rev)) WITHOUT ROWID;
@@ -47,6 +49,7 @@ class Row:
     fetched: int
     present: bool
     inode: int = 0
+    stamp: int = 0  # see identity.py: birth time (or mtime) in ns of the file that held it; 0 = not recorded
 
 
 def classify_error(exc: sqlite3.Error | OSError) -> str:
@@ -78,6 +81,7 @@ class Store:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             db = sqlite3.connect(self.path, timeout=2.0, check_same_thread=False, isolation_level=None)
             db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + SCHEMA)
+            _migrate(db)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('opened', ?)", (str(time.time()),))
             self.persistent = True
             return db
@@ -106,6 +110,7 @@ class Store:
         except sqlite3.Error:
             self.lost_state = old is not None
         db.executescript(SCHEMA)
+        _migrate(db)
         self.persistent = False
         return db
 
@@ -156,9 +161,34 @@ class Store:
     def rows(self, root: str, model: str) -> dict[str, Row]:
         """Every artifact of one model."""
         got = self.query(
-            "SELECT ident, size, fetched, present, inode FROM artifacts WHERE root=? AND model=?", (root, model)
+            "SELECT ident, size, fetched, present, inode, stamp FROM artifacts WHERE root=? AND model=?", (root, model)
         )
-        return {str(i): Row(str(i), int(s), int(f), bool(p), int(n)) for i, s, f, p, n in got}  # type: ignore[call-overload]
+        return {str(i): Row(str(i), int(s), int(f), bool(p), int(n), int(t)) for i, s, f, p, n, t in got}  # type: ignore[call-overload]
+
+    def present_models(self, root: str) -> set[str]:
+        """Models of a root with at least one artifact recorded present."""
+        got = self.query("SELECT DISTINCT model FROM artifacts WHERE root=? AND present=1", (root,))
+        return {str(r[0]) for r in got}
+
+    def repos(self, root: str) -> dict[str, str]:
+        """{model key: repo label} of every model ever recorded in a root."""
+        return {str(m): str(r) for m, r in self.query("SELECT model, repo FROM models WHERE root=?", (root,))}
+
+    def last_redownloads(self, root: str) -> dict[str, float]:
+        """{repo: time of its latest re-download} from the history."""
+        got = self.query(
+            "SELECT repo, MAX(ts) FROM downloads WHERE root=? AND reason='redownload' GROUP BY repo", (root,)
+        )
+        return {str(repo): float(ts) for repo, ts in got}  # type: ignore[arg-type]
+
+    def last_wipe(self, root: str) -> float:
+        """When the root was last wiped (0: never)."""
+        got = self.query("SELECT value FROM meta WHERE key=?", (f"wipe:{root}",))
+        return float(str(got[0][0])) if got else 0.0
+
+    def mark_wipe(self, root: str, when: float) -> None:
+        """Remember a wipe (its page lasts beyond a restart)."""
+        self.write("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(f"wipe:{root}", repr(when))])
 
     def commits(self, root: str, model: str) -> set[str]:
         """Revisions ever seen for one model."""
@@ -198,3 +228,10 @@ class Store:
         """Close the connection (the WAL is checkpointed)."""
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a ledger written by an older version up to this schema (columns added since)."""
+    columns = {str(row[1]) for row in db.execute("PRAGMA table_info(artifacts)")}
+    if "stamp" not in columns:
+        db.execute("ALTER TABLE artifacts ADD COLUMN stamp INTEGER NOT NULL DEFAULT 0")
