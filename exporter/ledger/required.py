@@ -145,8 +145,8 @@ def _hub_status(req: Requirement, state: RootState) -> Status | None:
     else:
         missing = _check_files(snap, files, allow_empty=not req.files)
     busy = tuple(f.path for f in model.incomplete)
-    # a repo folder holding no snapshot at all (a first download cut or still running) has nothing to load
-    present = bool(model.revisions) or os.path.isdir(snap)
+    # a repo whose snapshots hold no file (a first download cut, or still running) has nothing to load
+    present = any(r.files for r in model.revisions)
     return Status(req.name, state.name, key, present, present and not missing and not busy, missing + busy)
 
 
