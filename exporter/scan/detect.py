@@ -27,7 +27,7 @@ Layout = Literal["hf-hub", "hf-local-dir", "plain", "modelscope"]
 LAYOUTS: tuple[Layout, ...] = ("hf-hub", "hf-local-dir", "plain", "modelscope")
 UNKNOWN: Literal["unknown"] = "unknown"
 #: Entries that a root may hold without saying anything about its layout (besides hidden ones).
-NEUTRAL = frozenset({"lost+found"})
+NEUTRAL = frozenset({plain.LOST_FOUND})
 
 
 def detect_layout(path: str, exclude: Iterable[str] = ()) -> Layout | Literal["unknown"]:
