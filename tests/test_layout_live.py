@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 from fakehub import FakeHub, run_download
@@ -166,3 +167,42 @@ def test_a_configured_layout_is_reported_configured_and_never_changed(tmp_path: 
         assert layout_of(text, "flat") == ("plain", "configured")
         assert repos(text, "flat") == {"models--org--m", "CACHEDIR.TAG"}  # what was asked for: plain entries
     assert not (state / "layouts.json").exists()
+
+
+class Recorder:
+    """An index listener that keeps what it is told, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def model_changed(self, ref: Any, key: str, old: Any, new: Any, initial: bool) -> None:
+        self.calls.append(("model", ref.layout, key, str(initial)))
+
+    def root_event(self, ref: Any, event: str) -> None:
+        self.calls.append((event, ref.layout))
+
+
+def test_the_index_tells_its_listeners_about_a_root_of_unknown_layout(tmp_path: Path) -> None:
+    """The contract the ledger relies on: `indexed` once with layout unknown, then the cold start."""
+    from exporter.index import CacheIndex, IndexSettings, LayoutMemory
+    from exporter.roots import RootConfig
+
+    root = tmp_path / "cache"
+    root.mkdir()
+    rec = Recorder()
+    index = CacheIndex((RootConfig("c", str(root)),), IndexSettings(poll=0.2, scan_workers=0), (rec,),
+                       memory=LayoutMemory(str(tmp_path)))
+    index.start()
+    try:
+        wait_for(lambda: rec.calls == [("indexed", "unknown")], what="indexed, layout unknown")
+        (root / ".DS_Store").write_bytes(b"\0")
+        time.sleep(0.5)
+        assert rec.calls == [("indexed", "unknown")]  # once, whatever undecisive comes
+        (root / "models--org--m" / "blobs").mkdir(parents=True)
+        wait_for(lambda: ("indexed", "hf-hub") in rec.calls, what="indexed again, as hf-hub")
+        assert rec.calls[:3] == [("indexed", "unknown"), ("model", "hf-hub", "models--org--m", "True"),
+                                 ("indexed", "hf-hub")]  # (then the link pass may update the model)
+        (state,) = index.states()
+        assert (state.layout, state.layout_source, state.present, state.ready) == ("hf-hub", "detected", True, True)
+    finally:
+        index.stop()
