@@ -83,10 +83,11 @@ def test_wiped_and_recreated_empty_stays_hub_and_the_refetch_is_a_redownload(hub
         seen: list[tuple[str, str]] = []
 
         def empty_again() -> bool:
-            text = proc.metrics()
-            seen.append(layout_of(text, "hub"))
-            return proc.value("modelcache_cache_wipes_total", root="hub") == 1 and \
-                samples(text).get(("modelcache_root_models", frozenset({("root", "hub")}))) == 0
+            text = samples(proc.metrics())
+            seen.append(layout_of(proc.metrics(), "hub"))
+            wiped = text.get(("modelcache_cache_wipes_total", frozenset({("root", "hub")})))
+            return wiped == 1 and text.get(("modelcache_root_models", frozenset({("root", "hub")}))) == 0
+
         wait_for(empty_again, what="the wipe seen and the root indexed again, empty")
         assert set(seen) == {("hf-hub", "detected")}  # never plain, never unknown: remembered
         run_download(hub, repo_id=REPO, cache_dir=str(root))

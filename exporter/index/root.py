@@ -101,16 +101,10 @@ class RootIndex(RootCore):
         if mode == "poll":
             self._next["poll"] = now + self.settings.poll
         self._publish(present=True, ready=True, verified=not self._unverified, mode=mode, problem="")
+        seconds, models = round(time.monotonic() - t0, 3), len(self._models)
         log.info(
             "cache root indexed",
-            extra=kv(
-                root=self.cfg.name,
-                path=path,
-                layout=layout,
-                models=len(self._models),
-                mode=mode,
-                seconds=round(time.monotonic() - t0, 3),
-            ),
+            extra=kv(root=self.cfg.name, path=path, layout=layout, models=models, mode=mode, seconds=seconds),
         )
         self._cold = False
         return True
