@@ -23,7 +23,7 @@ from .collectors.probe import ProbeCollector
 from .collectors.webui import WebuiCollector
 from .config import Config
 from .health import RootHealth
-from .index import CacheIndex, IndexSettings, RootState
+from .index import CacheIndex, IndexSettings, LayoutMemory, RootState
 from .ledger.monitor import Ledger, LedgerSettings
 from .log import kv
 from .logs.events import DOWNLOAD_FINISHED
@@ -66,6 +66,7 @@ class Exporter:
                     scan_workers=cfg.cache_scan_workers,
                 ),
                 listeners=(self.ledger,) if self.ledger else (),
+                memory=LayoutMemory(cfg.path_state, [r.path for r in cfg.roots]),
             )
             if cfg.cache
             else None
@@ -176,6 +177,7 @@ class Exporter:
                     "root": s.name,
                     "path": s.path,
                     "layout": s.layout,
+                    "layout from": s.layout_source,
                     "state": ("indexing" if not s.ready else s.problem or "ok"),
                     "index": s.mode if s.present else "-",
                     "models": str(len(s.models)),

@@ -14,16 +14,27 @@ import sqlite3
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from .cli import PROG, build_parser
 from .config import Config
 from .configload import load_config
 from .health import sample_fs
+from .index.decide import Choice, choose_layout
+from .index.memory import FILENAME, read_layouts
 from .index.state import IndexStats, RootState, build_state
 from .ledger.required import Status, evaluate
-from .scan import detect_layout, scan_root
+from .scan import UNKNOWN, detect_layout, scan_root
 from .settings import ConfigError
+
+
+def root_layout(cfg: Config, i: int, exclude: list[str]) -> Choice:
+    """The layout the exporter would index root `i` in: the same rule (`index.decide`), reading the layouts
+    it remembers in the state directory, writing nothing."""
+    r = cfg.roots[i]
+    remembered = read_layouts(os.path.join(cfg.path_state, FILENAME)).get(r.path) if cfg.path_state else None
+    return choose_layout(r.layout, remembered, detect_layout(r.path, exclude) if r.layout == "auto" else UNKNOWN)
 
 
 def root_report(cfg: Config, i: int) -> tuple[RootState, dict[str, Any]]:
@@ -31,24 +42,27 @@ def root_report(cfg: Config, i: int) -> tuple[RootState, dict[str, Any]]:
     r = cfg.roots[i]
     others = [o for o in cfg.roots if o is not r]
     exclude = [os.path.relpath(o.path, r.path) for o in others if not os.path.relpath(o.path, r.path).startswith("..")]
-    base = RootState(r.name, r.path, r.layout, r.origin)
+    choice = root_layout(cfg, i, exclude)
+    base = RootState(r.name, r.path, choice.layout, r.origin, choice.source)
     fs = sample_fs(r.path, cfg.path_procfs, cfg.path_sysfs, os.statvfs)
     info: dict[str, Any] = {"name": r.name, "path": r.path, "present": os.path.isdir(r.path),
                             "storage": fs.ephemeral or ("persistent" if fs.mount else "unknown"),
                             "filesystem": fs.mount.fstype if fs.mount else "", "mountpoint": fs.mount.mountpoint
                             if fs.mount else "", "usage_ratio": round(1 - fs.avail_bytes / fs.size_bytes, 4)
                             if fs.size_bytes else None}
+    info.update(layout=choice.layout, layout_source=choice.source)
     if not info["present"]:
-        return base, {**info, "layout": r.layout, "models": [], "problems": ["missing"]}
-    layout = r.layout if r.layout != "auto" else detect_layout(r.path)
-    scan = scan_root(r.path, layout, r.model or os.path.basename(r.path), exclude, links=True)
-    state = build_state(RootState(r.name, r.path, layout, r.origin, present=True, ready=True, verified=True),
-                        scan.models, scan.extras, IndexStats())
+        return base, {**info, "models": [], "problems": ["missing"]}
+    base = replace(base, present=True, ready=True, verified=True)
+    if not choice.known:  # nothing in it tells its layout: not scanned as anything
+        return base, {**info, "models": [], "problems": [], "size_bytes": 0}
+    scan = scan_root(r.path, choice.layout, r.model or os.path.basename(r.path), exclude, links=True)
+    state = build_state(base, scan.models, scan.extras, IndexStats())
     problems = [f"{n} {k.replace('_', ' ')}" for k, n in (*state.corruption, *state.errors)]
     problems += [f"partial download {f.path}" for f in state.incomplete]
     models = [{"repo": m.repo_id, "type": m.repo_type, "size_bytes": m.size_bytes, "files": m.files,
                "revisions": [v.commit for v in m.revisions]} for m in state.models]
-    return state, {**info, "layout": layout, "size_bytes": state.size_bytes, "models": models, "problems": problems}
+    return state, {**info, "size_bytes": state.size_bytes, "models": models, "problems": problems}
 
 
 def ledger_report(state_dir: str) -> dict[str, Any]:

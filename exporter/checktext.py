@@ -19,13 +19,16 @@ def size(n: float | None) -> str:
 
 def _root(r: dict[str, Any]) -> list[str]:
     used = f", {r['usage_ratio'] * 100:.0f}% used" if r.get("usage_ratio") is not None else ""
-    lines = [f"ROOT {r['name']}  {r['path']}  ({r['layout']})  {r['filesystem'] or '?'} on "
+    layout = "layout not yet known" if r["layout"] == "unknown" else f"{r['layout']}, {r['layout_source']}"
+    lines = [f"ROOT {r['name']}  {r['path']}  ({layout})  {r['filesystem'] or '?'} on "
              f"{r['mountpoint'] or '?'}: {r['storage'].upper()}{used}"]
     if r["storage"] not in ("persistent", "unknown"):
         lines.append(f"  ! on {r['storage']} storage: this cache is lost when the container or host restarts")
     if not r["present"]:
         lines.append("  ! missing: the next start downloads everything again")
         return lines
+    if r["layout"] == "unknown":
+        lines.append("  empty: nothing in it tells its layout yet (what arrives next is counted as downloads)")
     lines.append(f"  {len(r['models'])} models, {size(r.get('size_bytes'))}")
     for m in r["models"]:
         revs = ",".join(c[:8] for c in m["revisions"])

@@ -28,9 +28,8 @@ def test_readme_command_serves_the_local_hf_cache(hub: FakeHub, tmp_path: Path) 
         wait_for(lambda: proc.value("modelcache_index_ready", root="hub") == 1, 10)
         text = proc.metrics()
     hub_path = home / ".cache" / "huggingface" / "hub"
-    assert (
-        value(text, "modelcache_root_info", root="hub", path=str(hub_path), layout="hf-hub", origin="HF_HUB_CACHE") == 1
-    )
+    info = {"root": "hub", "path": str(hub_path), "layout": "hf-hub", "origin": "HF_HUB_CACHE"}
+    assert value(text, "modelcache_root_info", **info, layout_source="configured") == 1  # discovered: known layout
     assert (
         value(text, "modelcache_model_size_bytes", root="hub", repo="facebook/w2v-bert-2.0", repo_type="model") == 6003
     )

@@ -100,8 +100,10 @@ class CacheCollector:
     def _roots(self, states: tuple[RootState, ...]) -> Iterator[Metric]:
         info = gauge(
             "root_info",
-            "A cache root: its path, layout, and where it was configured.",
-            ["root", "path", "layout", "origin"],
+            "A cache root: its path, its layout (unknown until configured or detected), where the layout came "
+            "from (configured, detected - remembered across wipes and restarts - or unknown), and where the root "
+            "was configured.",
+            ["root", "path", "layout", "layout_source", "origin"],
         )
         table = GaugeTable(ROOTS, ["root"])
         oldest = gauge(
@@ -116,7 +118,7 @@ class CacheCollector:
             "root_scan_errors", "Entries the index could not read, by kind, as of the last scans.", ["root", "kind"]
         )
         for s in states:
-            info.add_metric([s.name, s.path, s.layout, s.origin], 1)
+            info.add_metric([s.name, s.path, s.layout, s.layout_source, s.origin], 1)
             table.add([s.name], s)
             if s.incomplete:
                 oldest.add_metric([s.name], min(f.mtime for f in s.incomplete))

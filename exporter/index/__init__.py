@@ -9,13 +9,14 @@ import logging
 
 from ..log import kv
 from ..roots import RootConfig, nested_excludes
+from .memory import LayoutMemory
 from .root import IndexSettings, Listener, RootIndex, RootRef
 from .state import RootState
 from .watch import Watcher
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CacheIndex", "IndexSettings", "Listener", "RootRef", "RootState"]
+__all__ = ["CacheIndex", "IndexSettings", "LayoutMemory", "Listener", "RootRef", "RootState"]
 
 
 class CacheIndex:
@@ -27,6 +28,7 @@ class CacheIndex:
         settings: IndexSettings,
         listeners: tuple[Listener, ...] = (),
         use_inotify: bool = True,
+        memory: LayoutMemory | None = None,
     ) -> None:
         self.watcher: Watcher | None = None
         if use_inotify:
@@ -36,7 +38,10 @@ class CacheIndex:
                 log.warning(
                     "inotify unavailable (%s); every cache root is polled", exc, extra=kv(poll_seconds=settings.poll)
                 )
-        self.workers = [RootIndex(r, nested_excludes(r, roots), settings, self.watcher, listeners) for r in roots]
+        memory = memory or LayoutMemory()  # one for all roots: they share its file
+        self.workers = [
+            RootIndex(r, nested_excludes(r, roots), settings, self.watcher, listeners, memory) for r in roots
+        ]
 
     def start(self) -> None:
         """Start every worker (each scans its root in the background)."""

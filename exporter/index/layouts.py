@@ -48,7 +48,7 @@ class LayoutOps:
                 return STORE
             if hub.parse_repo_dirname(name) is None:
                 return None
-        if name.startswith(".") or name in self.exclude:
+        if name.startswith(".") or name in self.exclude or name == plain.LOST_FOUND:
             return None
         return name
 

@@ -7,61 +7,34 @@ bursts) and once more a little after (a snapshot link may follow its blob). Part
 are re-stat'ed every second. Every `reconcile` seconds a size pass compares the whole root with
 the index and counts what the events missed. Without inotify the root is polled instead.
 A scrape never waits for any of this: it reads the last published `RootState`.
+
+Before all that, the root's layout must be known (configured, detected or remembered: `decide`); a root
+with nothing decisive in it is indexed with no models, layout `unknown`, and looked at again on every
+change of its folder until content tells.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from dataclasses import replace
 
 from ..log import kv
-from ..roots import RootConfig
-from ..scan import detect_layout
-from ..scan.model import Model, RootExtras, error_from_os
+from ..scan import UNKNOWN
+from ..scan.model import RootExtras, error_from_os
 from . import upkeep, watching, worker
-from .events import EventQueue
 from .layouts import LayoutOps
 from .parallel import scan_parallel
-from .state import IndexStats, RootState, build_state
+from .rootcore import RootCore
 from .types import IndexSettings, Listener, RootRef
-from .watch import Watcher
-from .watchset import WatchSet
 
+__all__ = ["IndexSettings", "Listener", "RootIndex", "RootRef"]  # RootRef: imported from here by the ledger
 log = logging.getLogger(__name__)
 
 
-class RootIndex(threading.Thread):
+class RootIndex(RootCore):
     """Keeps `state` current for one root."""
-
-    def __init__(
-        self,
-        cfg: RootConfig,
-        exclude: tuple[str, ...],
-        settings: IndexSettings,
-        watcher: Watcher | None,
-        listeners: tuple[Listener, ...] = (),
-    ) -> None:
-        super().__init__(name=f"index-{cfg.name}", daemon=True)
-        self.cfg, self.exclude, self.settings, self.watcher = cfg, exclude, settings, watcher
-        self.listeners = listeners
-        self.stats = IndexStats()
-        self.events = EventQueue()
-        self._halt = threading.Event()
-        self._models: dict[str, Model] = {}
-        self._extras = RootExtras()
-        self._sigs: dict[str, tuple[object, ...]] = {}
-        self._unverified: list[str] = []
-        self._ops: LayoutOps | None = None
-        self._watches: WatchSet | None = None
-        self._status = RootState(cfg.name, cfg.path, cfg.layout, cfg.origin)
-        self.state = self._status
-        self._cold = True
-        self._next: dict[str, float] = {}
-        self._verify_started: float | None = None
-        self._verify_dirty = False
 
     # -- lifecycle -------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -81,6 +54,8 @@ class RootIndex(threading.Thread):
 
     def _step(self) -> None:
         if self._ops is None:
+            if self.events.drain().root_gone and self._watches is not None:
+                self._watches.clear()  # an undecided root's folder was replaced: watch the new one
             if not self._start():
                 self.events.wait(self.settings.poll, self._halt)
             return
@@ -109,9 +84,12 @@ class RootIndex(threading.Thread):
         except OSError as exc:  # unreadable: reported, and indexed (for the ledger: first seen) once readable
             self._unreadable(exc)
             return False
-        layout = self.cfg.layout if self.cfg.layout != "auto" else detect_layout(path)
+        if not self.decision.decide():
+            self._undecided()
+            return False
+        layout = self.decision.layout
         self._ops = LayoutOps(path, layout, self.cfg.model or os.path.basename(path), self.exclude)
-        self._status = replace(self._status, layout=layout)
+        self._status = replace(self._status, layout=layout, layout_source=self.decision.choice.source)
         mode = watching.setup_watches(self)
         self._sigs = {}
         if mode == "poll":  # signatures before the scan, so nothing changes unseen in between
@@ -123,25 +101,38 @@ class RootIndex(threading.Thread):
         if mode == "poll":
             self._next["poll"] = now + self.settings.poll
         self._publish(present=True, ready=True, verified=not self._unverified, mode=mode, problem="")
+        seconds, models = round(time.monotonic() - t0, 3), len(self._models)
         log.info(
             "cache root indexed",
-            extra=kv(
-                root=self.cfg.name,
-                path=path,
-                layout=layout,
-                models=len(self._models),
-                mode=mode,
-                seconds=round(time.monotonic() - t0, 3),
-            ),
+            extra=kv(root=self.cfg.name, path=path, layout=layout, models=models, mode=mode, seconds=seconds),
         )
         self._cold = False
         return True
 
+    def _undecided(self) -> None:
+        """An existing root with nothing decisive in it: indexed with no models (once, so the ledger has seen
+        it), its folder watched, and looked at again on every change in it (or every `poll` seconds)."""
+        mode = self._watch_root()
+        if self._status.layout_source == UNKNOWN and self._status.present and not self._status.problem:
+            return
+        self._extras = RootExtras()
+        self._status = replace(self._status, layout=UNKNOWN, layout_source=UNKNOWN)
+        self._publish(present=True, ready=True, verified=True, mode=mode, problem="")
+        self._root_event("indexed")
+        log.info(
+            "cache root indexed; layout not yet known (nothing in it tells)",
+            extra=kv(root=self.cfg.name, path=self.cfg.path, layout=UNKNOWN, models=0, mode=mode),
+        )
+
     def _missing(self, path: str) -> None:
         problem = "not a directory" if os.path.lexists(path) else "missing"
+        if self._watches is not None:
+            self._watches.clear()  # an undecided root's folder watch, if any
         if not self._status.ready or self._status.present or self._status.problem != problem:
             if not self._status.ready:
                 self._root_event("missing")
+            elif self._status.present:  # seen (undecided or unreadable), now gone
+                self._root_event("lost")
             self._publish(present=False, ready=True, problem=problem)
             log.warning(
                 "cache root is %s; will check again every %ss",
@@ -187,32 +178,3 @@ class RootIndex(threading.Thread):
         self.events.drain()
         problem = "not a directory" if os.path.lexists(self.cfg.path) else "missing"
         self._publish(present=False, problem=problem, verified=False)
-
-    # -- helpers used by worker.py ----------------------------------------------------------------
-    def _record_scan(self, kind: str, t0: float) -> None:
-        self.stats.scans[kind] += 1
-        self.stats.scan_seconds[kind] = time.monotonic() - t0
-        self.stats.last_scan_time = time.time()
-
-    def _ref(self) -> RootRef:
-        return RootRef(self.cfg.name, self.cfg.path, self._ops.layout if self._ops else self.cfg.layout)
-
-    def _notify(self, key: str, old: Model | None, new: Model | None, initial: bool = False) -> None:
-        for listener in self.listeners:
-            try:
-                listener.model_changed(self._ref(), key, old, new, initial)
-            except Exception:
-                log.exception("index listener failed", extra=kv(root=self.cfg.name, key=key))
-
-    def _root_event(self, event: str) -> None:
-        for listener in self.listeners:
-            try:
-                listener.root_event(self._ref(), event)
-            except Exception:
-                log.exception("index listener failed", extra=kv(root=self.cfg.name, event=event))
-
-    def _publish(self, **status: object) -> None:
-        watches = len(self._watches) if self._watches is not None else 0
-        generation = self._status.generation + 1  # scrapes reuse their encoding until this changes
-        self._status = replace(self._status, watches=watches, generation=generation, **status)  # type: ignore[arg-type]
-        self.state = build_state(self._status, self._models.values(), self._extras, self.stats)

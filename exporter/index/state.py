@@ -28,12 +28,16 @@ class IndexStats:
 
 @dataclass(frozen=True)
 class RootState:
-    """One root as the collectors see it. Totals are precomputed so a scrape does no work."""
+    """One root as the collectors see it. Totals are precomputed so a scrape does no work.
+
+    `layout` is `unknown` until configured, remembered or detected; `layout_source` says which
+    (`configured`, `detected` - a remembered detection included - or `unknown`)."""
 
     name: str
     path: str
     layout: str
     origin: str
+    layout_source: str = "unknown"
     generation: int = 0
     present: bool = False
     ready: bool = False

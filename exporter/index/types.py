@@ -10,7 +10,7 @@ from ..scan.model import Model
 
 @dataclass(frozen=True)
 class RootRef:
-    """What a listener needs to know about the root an event comes from."""
+    """What a listener needs to know about the root an event comes from (`layout` may be `unknown`)."""
 
     name: str
     path: str
@@ -24,7 +24,10 @@ class Listener(Protocol):
         """`initial`: part of the root's first scan in this process (the cold start)."""
 
     def root_event(self, ref: RootRef, event: str) -> None:
-        """`indexed` (after the cold start's models), `missing` (not there at first sight), `lost`."""
+        """`indexed` (after the cold start's models), `missing` (not there at first sight), `lost`.
+
+        A root whose layout is not yet known (nothing decisive in it) is `indexed` once with `ref.layout`
+        `unknown` and no models; once content tells, its cold start follows (models `initial`, `indexed`)."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..log import kv
-from ..scan import detect_layout, plain
+from ..scan import plain
 from ..scan.model import RootScan, ScanError
 from ..scan.store import scan_store
 from .actions import apply, mark, relist
@@ -120,7 +120,7 @@ def reconcile(idx: RootIndex) -> bool:
     assert idx._ops is not None
     now = time.monotonic()
     idx._next["reconcile"] = now + idx.settings.reconcile
-    if idx.cfg.layout == "auto" and detect_layout(idx.cfg.path, idx._ops.layout) != idx._ops.layout:
+    if idx.decision.contradicted():
         log.info("cache root layout changed; re-indexing", extra=kv(root=idx.cfg.name))
         idx._lose_root()
         return True

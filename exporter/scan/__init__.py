@@ -1,6 +1,7 @@
 """Pure scans of model cache roots, one module per layout, returning frozen dataclasses.
 
-`scan_root` and `scan_one` dispatch on the layout; `detect_layout` guesses it from what is on disk.
+`scan_root` and `scan_one` dispatch on the layout; `detect_layout` (module `detect`) tells it from what
+is on disk, or says `unknown`.
 """
 
 from __future__ import annotations
@@ -9,27 +10,11 @@ import os
 from collections.abc import Callable, Iterable
 
 from . import hub, localdir, plain
+from .detect import LAYOUTS, UNKNOWN, Layout, detect_layout
 from .model import Model, RootScan
 from .store import store_path
 
-LAYOUTS = ("hf-hub", "hf-local-dir", "plain", "modelscope")
-
-
-def detect_layout(path: str, default: str = "plain") -> str:
-    """Guess a root's layout from its first entries; `default` when it is empty or unreadable."""
-    try:
-        names = set(os.listdir(path))
-    except OSError:
-        return default
-    if os.path.isdir(os.path.join(path, ".cache", "huggingface")):
-        return "hf-local-dir"
-    if {".locks", "CACHEDIR.TAG"} & names or any(hub.parse_repo_dirname(n) for n in names):
-        return "hf-hub"
-    if plain.MODELSCOPE_TEMP in names or os.path.basename(os.path.normpath(path)) == "modelscope":
-        return "modelscope"
-    if "models" in names and os.path.isfile(os.path.join(path, ".msc")):
-        return "modelscope"
-    return default if not names else "plain"
+__all__ = ["LAYOUTS", "UNKNOWN", "Layout", "Model", "RootScan", "detect_layout", "scan_one", "scan_root"]
 
 
 def scan_root(

@@ -14,12 +14,14 @@ from .model import IncompleteFile, Model, RootExtras, RootScan, ScanError, error
 from .tree import walk_tree
 
 MODELSCOPE_TEMP = "._____temp"
+LOST_FOUND = "lost+found"  # fsck's folder at the top of an ext4 volume: never a model
 
 
 def list_models(root: str, layout: str, errors: list[ScanError]) -> list[str]:
-    """Root-relative keys of the models under `root`: top-level entries, or `[models/]org/name`."""
+    """Root-relative keys of the models under `root`: top-level entries (not hidden, not `lost+found`), or
+    `[models/]org/name`."""
     try:
-        top = sorted(e.name for e in os.scandir(root) if not e.name.startswith("."))
+        top = sorted(e.name for e in os.scandir(root) if not e.name.startswith(".") and e.name != LOST_FOUND)
     except OSError as exc:
         errors.append(error_from_os(exc, ""))
         return []
