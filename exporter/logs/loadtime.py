@@ -204,9 +204,9 @@ class LoadTracker:
         previous, self.probe_ok = self.probe_ok, ok
         pending, self.pending_reset = self.pending_reset, None
         if ok:
+            self._end(t, True)
             if pending is not None and t < pending:
                 self.pending_reset = pending  # sent before the reset: it says nothing about after
-            self._end(t, True)
             return
         self.ready = False
         if pending is not None:
