@@ -262,3 +262,12 @@ def test_readiness_lost_while_the_same_process_runs_is_no_load() -> None:
     t.probe(True, 110.0)
     t.probe(False, 500.0)  # shutting down (port closed before the process exits)
     assert (t.loading, t.ready, t.in_progress(600.0)) == (False, False, 0.0)
+
+
+def test_a_process_started_while_watching_is_a_load_after_an_untimed_ready() -> None:
+    """The previous run's ready line read from the backlog (untimed) does not belong to a process that
+    started while the exporter watched."""
+    t = tracker()
+    t.log_ready(50.0, False)
+    t.process_seen(7, 100.0, before_watch=False)
+    assert t.loading and t.in_progress(130.0) == 30.0

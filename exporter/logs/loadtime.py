@@ -185,8 +185,8 @@ class LoadTracker:
         self._emit(ev.LogEvent(ev.PROCESS_STARTED, started, value=float(pid)))
         if self.tentative is not None and started < self.start - SLACK:
             self._cancel()  # it ran through the reset: a rotation
-        if previous is None and self.ready and (self.ready_at is None or self.ready_at >= started):
-            return
+        if previous is None and self.ready and (before_watch if self.ready_at is None else self.ready_at >= started):
+            return  # the first look at an app that is up: its ready was seen (an untimed one: before we watched)
         if previous is not None and self.loading:
             self.loading = False
         self._begin(started, True, confirmed=not before_watch)
