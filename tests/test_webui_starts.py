@@ -27,8 +27,8 @@ from helpers import Process, samples, wait_for
 from logtools import SAMPLES
 
 MODES = {"buffered-truncate": {"buffered": True, "truncate": True}, "unbuffered-append": {}}
-LOADING, READY, RUNNING = "modelcache_webui_loading", "modelcache_webui_ready", "modelcache_webui_load_in_progress_seconds"
-RESTARTS = "modelcache_webui_restarts_total"
+LOADING, READY, RESTARTS = "modelcache_webui_loading", "modelcache_webui_ready", "modelcache_webui_restarts_total"
+RUNNING = "modelcache_webui_load_in_progress_seconds"
 
 
 @pytest.fixture(scope="module")
