@@ -201,6 +201,7 @@ def test_a_reset_while_the_probe_succeeds_waits_for_the_next_probe() -> None:
     t.file_reset(100.0)  # copytruncate of a serving web UI
     assert (t.loading, t.ready, t.in_progress(100.0)) == (False, True, 0.0)
     t.probe(True, 99.9)  # sent before the reset: decides nothing
+    t.probe(True, 100.2)  # sent in the tailer round that noticed it: maybe answered before the truncation
     assert t.pending_reset == 100.0
     t.probe(True, 100.5)  # it served throughout: a rotation
     assert (t.loading, t.ready, t.pending_reset, t.loads, t.restarts) == (False, True, None, 0, 0)

@@ -69,7 +69,10 @@ def exporters(tmp_path: Path, web: FakeWebUI) -> Iterator[dict[str, Process]]:
         procs = {name: Process([*base, "--path.state", str(tmp_path / name), *args]) for name, args in extra.items()}
         for proc in procs.values():
             stack.callback(proc.stop)
-        yield {name: proc.__enter__() for name, proc in procs.items()}
+        up = {name: proc.__enter__() for name, proc in procs.items()}
+        for name, ex in up.items():  # the previous run's log read: later resets are seen as such
+            wait_for(lambda ex=ex: scrape(ex).get("modelcache_log_lines_total"), 10, 0.05, f"{name}: backlog")
+        yield up
 
 
 def scrape(ex: Process) -> dict[str, float]:
@@ -83,6 +86,7 @@ def serve(web: FakeWebUI, procs: dict[str, Process], **mode: bool) -> None:
     wait_for(web.ready, 30, 0.05, "the fake web UI to serve")
     for name, ex in procs.items():
         wait_for(lambda ex=ex: scrape(ex).get(READY) == 1, 10, 0.05, f"{name}: ready")
+    time.sleep(0.3)  # serving for a few probe rounds: the probes saw it up
 
 
 @pytest.mark.parametrize("mode", MODES.values(), ids=MODES.keys())
@@ -141,11 +145,16 @@ def copytruncate(log: Path, copy: Path) -> None:
     os.truncate(log, 0)
 
 
-def steady(procs: dict[str, Process], names: list[str], truncations: float) -> list[dict[str, float]]:
-    """Once each exporter counted `truncations`, ten scrapes over a second, per exporter."""
+def truncations(ex: Process) -> float:
+    """Truncations of the log the exporter noticed."""
+    return scrape(ex).get("modelcache_log_truncations_total", 0.0)
+
+
+def steady(procs: dict[str, Process], names: list[str], counted: dict[str, float]) -> list[dict[str, float]]:
+    """Once each exporter counted one more truncation than `counted`, ten scrapes over a second."""
     for name in names:
         wait_for(
-            lambda name=name: scrape(procs[name]).get("modelcache_log_truncations_total") == truncations,
+            lambda name=name: truncations(procs[name]) == counted[name] + 1,
             10, 0.05, f"{name}: truncation {truncations} seen",
         )  # fmt: skip
     out = []
@@ -162,17 +171,19 @@ def test_copytruncate_of_an_idle_serving_webui_is_no_load(
     with exporters(tmp_path, webui) as procs:
         serve(webui, procs, **mode)
         restarts = {name: scrape(ex)[RESTARTS] for name, ex in procs.items()}
+        counted = {name: truncations(ex) for name, ex in procs.items()}
         (tmp_path / "old").mkdir()
         copytruncate(webui.log_path, tmp_path / "old" / "webui.log.1")  # logrotate's olddir: no copy nearby
-        for s in steady(procs, ["probe", "watch"], 1):
+        for s in steady(procs, ["probe", "watch"], counted):
             assert (s[LOADING], s[RUNNING], s[READY]) == (0, 0, 1), s  # the probe served throughout
         lone = procs["log"]
         assert scrape(lone)[LOADING] == 1  # the log alone cannot tell this from `python webui.py > log`
         with webui.log_path.open("a") as fh:
             fh.write(">> Total inference time: 2.50 seconds\n")  # a request: the app was serving
         wait_for(lambda: scrape(lone).get(LOADING) == 0, 10, 0.05, "log: the request line cancels the load")
+        counted = {name: truncations(ex) for name, ex in procs.items()}
         copytruncate(webui.log_path, webui.log_path.with_name("webui.log.1"))  # logrotate's default: copy nearby
-        for s in steady(procs, list(procs), 2):
+        for s in steady(procs, list(procs), counted):
             assert (s[LOADING], s[RUNNING], s[READY]) == (0, 0, 1), s
         final = {name: scrape(ex) for name, ex in procs.items()}
     for name, s in final.items():

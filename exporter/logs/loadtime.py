@@ -14,8 +14,8 @@ A file reset alone is weak evidence: copytruncate rotation truncates too. The ru
 * The process watcher has seen the web UI: resets are ignored. It reports a new process with its
   exact start within a round; the same process means a rotation; no process means stopped on purpose
   (nothing loads until a process appears).
-* The probe last succeeded: the reset is held until the next probe. A failure begins the load at the
-  reset; a success drops it (the app served throughout: a rotation).
+* The probe last succeeded: the reset is held until the next probe sent ROUND seconds after it. A
+  failure begins the load at the reset; a success drops it (the app served throughout: a rotation).
 * Otherwise the load begins at once, TENTATIVE: a request line, or a process first seen that started
   before the reset, cancels it (loading 0, ready as before, no load or restart counted). A loading
   line, the ready line, a probe result or a new process makes it firm; only then is a restart counted
@@ -46,6 +46,9 @@ from .stats import LOAD_BUCKETS, Hist
 #: Seconds a process's start time may precede the reset its own start caused (psutil's error, a
 #: launcher forked before the shell's `>`): a process older than that was running through the reset.
 SLACK = 2.0
+#: A reset's time is the start of the tailer round that noticed it: a probe sent less than this after it
+#: may have been answered before the truncation itself.
+ROUND = 0.5
 #: Stage lines kept for one load's per-stage durations (a load has a dozen; an app that never prints its
 #: ready line would otherwise add one per stage line for ever).
 MAX_MARKS = 256
@@ -205,8 +208,8 @@ class LoadTracker:
         pending, self.pending_reset = self.pending_reset, None
         if ok:
             self._end(t, True)
-            if pending is not None and t < pending:
-                self.pending_reset = pending  # sent before the reset: it says nothing about after
+            if pending is not None and t < pending + ROUND:
+                self.pending_reset = pending  # sent before the reset (or while it was being noticed): no evidence
             return
         self.ready = False
         if pending is not None:
