@@ -56,6 +56,9 @@ MAIN_MODEL: dict[str, bytes] = {
 # (`>>` lines on stdout, library warnings and WETEXT on stderr), the helper models fetched with the real
 # `hf_hub_download` between them, then the Gradio ready line once the port serves. `--slow N` is the
 # text normaliser building its FST on a fresh clone (about 2 minutes for real): a load with no download.
+# `--hang` is a start that never finishes and prints nothing meanwhile (its first step, QwenEmotion,
+# prints nothing; a download that never ends with the bars hidden): it sleeps until it is killed.
+# stdout is flushed right after the ready line, as a real block-buffered run did.
 WEBUI_SCRIPT = '''\
 import argparse, datetime, os, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,6 +68,7 @@ p.add_argument("--host", default="127.0.0.1")
 p.add_argument("--port", type=int, default=7860)
 p.add_argument("--model_dir", default="./checkpoints")
 p.add_argument("--slow", type=float, default=0.0)
+p.add_argument("--hang", action="store_true")
 args = p.parse_args()
 for name in ("bpe.model", "gpt.pth", "config.yaml", "s2mel.pth", "wav2vec2bert_stats.pt"):
     path = os.path.join(args.model_dir, name)
@@ -73,6 +77,9 @@ for name in ("bpe.model", "gpt.pth", "config.yaml", "s2mel.pth", "wav2vec2bert_s
         sys.exit(1)
 
 from huggingface_hub import hf_hub_download  # gradio imports it before anything is printed
+
+while args.hang:
+    time.sleep(3600)
 
 VOCODER = "nvidia/bigvgan_v2_22khz_80band_256x"
 
@@ -134,13 +141,16 @@ class Page(BaseHTTPRequestHandler):
 server = ThreadingHTTPServer((args.host, args.port), Page)
 print(f"* Running on local URL:  http://{args.host}:{args.port}")
 print("* To create a public link, set `share=True` in `launch()`.")
+sys.stdout.flush()
 server.serve_forever()
 '''
 
 
 class FakeWebUI:
     """The fake web UI as a real process in its own folder (with `checkpoints/`), its output appended to a
-    log the sidecar follows (`python -u webui.py 2>&1 | tee -a webui.log`), its helper models in `cache`."""
+    log the sidecar follows (`python -u webui.py 2>&1 | tee -a webui.log`), its helper models in `cache`.
+    `start()` options: `buffered` (no PYTHONUNBUFFERED: stdout block-buffered into the file), `truncate`
+    (`python webui.py > webui.log 2>&1`: the log truncated in place, same inode), `hang` (never ready)."""
 
     def __init__(self, home: Path, hub: FakeHub, cache: Path, log: Path) -> None:
         self.home, self.hub, self.cache, self.log_path = home, hub, cache, log
@@ -156,14 +166,18 @@ class FakeWebUI:
         """A `--collector.webui.process-pattern` matching this web UI's command line only."""
         return re.escape(str(self.script))
 
-    def start(self, slow: float = 0.0) -> None:
+    def start(self, slow: float = 0.0, buffered: bool = False, truncate: bool = False, hang: bool = False) -> None:
         """Launch it (returns at once; the load runs on)."""
         assert self.proc is None, "already running"
         env = hf_env(self.hub, HF_HUB_CACHE=str(self.cache), PYTHONUNBUFFERED="1", HF_HUB_VERBOSITY="debug")
-        self._log = self.log_path.open("a")
+        if buffered:
+            del env["PYTHONUNBUFFERED"]
+        self._log = self.log_path.open("w" if truncate else "a")
         cmd = [sys.executable, str(self.script), "--port", str(self.port)]
         if slow:
             cmd += ["--slow", str(slow)]
+        if hang:
+            cmd.append("--hang")
         self.proc = subprocess.Popen(cmd, cwd=self.home, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def ready(self) -> bool:

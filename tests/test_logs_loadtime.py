@@ -149,3 +149,126 @@ def test_a_load_that_never_ends_keeps_a_bounded_number_of_stage_marks() -> None:
     for i in range(100_000):
         lt.log_stage(f"stage-{i % 7}", 1000.0 + i / 100, timed=True)
     assert lt.loading and len(lt.marks) == MAX_MARKS and len(lt.recent) <= 32
+
+
+def served(t: LoadTracker) -> None:
+    """A first load seen from the log: the app has served since 20.0."""
+    t.log_loading(10.0, True)
+    t.log_ready(20.0, True)
+
+
+def test_a_truncation_alone_starts_a_load_at_once() -> None:
+    """Issue 11: `python webui.py > log` with buffered stdout writes nothing for the whole load."""
+    t = tracker()
+    served(t)
+    t.file_reset(1000.0)
+    assert (t.loading, t.ready) == (True, False)
+    assert [t.in_progress(now) for now in (1010.0, 1061.0, 1800.0)] == [10.0, 61.0, 800.0]  # no line needed
+    assert t.restarts == 0  # tentative: not counted before it is firm
+    t.log_ready(1077.3, True)  # the buffer flushed at the ready line
+    assert (t.loading, t.ready, t.loads, t.restarts) == (False, True, 2, 1)
+    assert abs((t.last_duration or 0.0) - 77.3) < 1e-9
+
+
+def test_a_request_line_cancels_a_tentative_load() -> None:
+    t = tracker()
+    begun: list[float] = []
+    t.on_begin.append(begun.append)
+    served(t)
+    t.file_reset(1000.0)  # copytruncate with the copy elsewhere (olddir)
+    assert t.loading and t.in_progress(1030.0) == 30.0
+    t.log_other(1040.0)
+    assert (t.loading, t.ready, t.loads, t.restarts, t.in_progress(1100.0)) == (False, True, 1, 0, 0.0)
+    assert begun == [10.0]  # downloads in progress were not interrupted by the rotation
+
+
+def test_a_loading_line_makes_a_tentative_load_firm() -> None:
+    t = tracker()
+    begun: list[float] = []
+    t.on_begin.append(begun.append)
+    served(t)
+    t.file_reset(1000.0)
+    t.log_loading(1030.0, True)  # a stderr warning of the new start
+    t.log_other(1031.0)  # no longer cancels
+    assert t.loading and t.restarts == 1 and begun == [10.0, 1000.0]
+    t.log_ready(1040.0, True)
+    assert t.last_duration == 40.0
+
+
+def test_a_reset_while_the_probe_succeeds_waits_for_the_next_probe() -> None:
+    t = tracker()
+    t.probe(True, 10.0)
+    t.file_reset(100.0)  # copytruncate of a serving web UI
+    assert (t.loading, t.ready, t.in_progress(100.0)) == (False, True, 0.0)
+    t.probe(True, 99.9)  # sent before the reset: decides nothing
+    t.probe(True, 100.2)  # sent in the tailer round that noticed it: maybe answered before the truncation
+    assert t.pending_reset == 100.0
+    t.probe(True, 100.5)  # it served throughout: a rotation
+    assert (t.loading, t.ready, t.pending_reset, t.loads, t.restarts) == (False, True, None, 0, 0)
+
+
+def test_a_reset_then_a_probe_failure_is_a_load_from_the_reset() -> None:
+    t = tracker()
+    t.probe(True, 10.0)
+    t.file_reset(200.0)  # a restart faster than one probe interval
+    t.probe(False, 200.5)
+    assert t.loading and t.in_progress(261.0) == 61.0
+    t.probe(True, 230.0)
+    assert (t.last_duration, t.restarts, t.loads) == (30.0, 1, 1)
+
+
+def test_a_process_older_than_the_reset_cancels_it() -> None:
+    t = tracker()
+    served(t)
+    t.file_reset(1000.0)
+    t.process_seen(7, 5.0, before_watch=True)  # the watcher's first look: this process ran through the reset
+    assert (t.loading, t.ready, t.loads, t.restarts, t.in_progress(1100.0)) == (False, True, 1, 0, 0.0)
+
+
+def test_a_new_process_after_the_reset_gives_the_exact_start() -> None:
+    t = tracker()
+    t.file_reset(1000.0)
+    t.process_seen(7, 999.5, before_watch=False)  # forked just before the shell's `>`
+    t.probe(True, 1030.0)
+    assert (t.last_duration, t.loads) == (30.5, 1)
+
+
+def test_a_watcher_seeing_no_process_means_stopped_not_loading() -> None:
+    t = tracker()
+    t.process_seen(1, 100.0, before_watch=False)
+    t.probe(True, 110.0)
+    t.process_gone(200.0)  # stopped on purpose
+    t.probe(False, 200.1)
+    t.file_reset(200.2)  # logrotate, or the next start's `>`
+    t.log_loading(200.3, True)  # the dead process's stdout, flushed at exit
+    assert (t.loading, t.ready, t.in_progress(900.0)) == (False, False, 0.0)
+    t.process_seen(2, 300.0, before_watch=False)  # started again
+    assert t.loading and t.in_progress(310.0) == 10.0 and t.restarts == 1
+
+
+def test_readiness_lost_with_a_new_process_is_a_load_and_its_exit_ends_it() -> None:
+    t = tracker()
+    t.process_seen(1, 100.0, before_watch=False)
+    t.probe(True, 110.0)
+    t.process_seen(2, 200.0, before_watch=False)  # restarted between two rounds
+    t.probe(False, 200.5)  # readiness lost
+    assert t.loading and t.in_progress(261.0) == 61.0 and t.restarts == 1
+    t.process_gone(262.0)  # it never came up and was stopped: not a hung load
+    assert (t.loading, t.ready, t.in_progress(900.0)) == (False, False, 0.0)
+
+
+def test_readiness_lost_while_the_same_process_runs_is_no_load() -> None:
+    t = tracker()
+    t.process_seen(1, 100.0, before_watch=False)
+    t.probe(True, 110.0)
+    t.probe(False, 500.0)  # shutting down (port closed before the process exits)
+    assert (t.loading, t.ready, t.in_progress(600.0)) == (False, False, 0.0)
+
+
+def test_a_process_started_while_watching_is_a_load_after_an_untimed_ready() -> None:
+    """The previous run's ready line read from the backlog (untimed) does not belong to a process that
+    started while the exporter watched."""
+    t = tracker()
+    t.log_ready(50.0, False)
+    t.process_seen(7, 100.0, before_watch=False)
+    assert t.loading and t.in_progress(130.0) == 30.0

@@ -71,8 +71,10 @@ class FakeWebui:
 
     def truth(self, began: float) -> float:
         """Seconds from the process start to the moment it listened."""
-        wait_for(self.ready_file.exists, timeout=20, what="fake web UI ready")
-        return float(self.ready_file.read_text()) - began
+        written = wait_for(  # the fake creates the file, then writes it: wait for its content
+            lambda: self.ready_file.exists() and self.ready_file.read_text(), timeout=20, what="fake web UI ready"
+        )
+        return float(written) - began
 
     def stop(self) -> None:
         """Exit normally (the buffered stdout is flushed now, long after the load)."""

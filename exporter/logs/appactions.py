@@ -74,7 +74,7 @@ class AppActions:
         seconds = number(m.group("seconds")) if "seconds" in c.groups else None
         if seconds is not None:
             webui.inference.observe(seconds)
-        self.load.pending_reset = None  # a running app: a pending file reset was a rotation
+        self.load.log_other(at.time)  # a running app: a file reset just before was a rotation
         if ev.REQUEST in self.emitter.wanted:
             self._event(ev.REQUEST, c, at, seconds=seconds)
 

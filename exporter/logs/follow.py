@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .assemble import LineAssembler
 from .decode import Decoder
+from .rotation import OldContent
 
 CHUNK = 65536
 HEAD = 256
@@ -62,6 +63,7 @@ class Follower:
         self.mtime = st.st_mtime
         self.asm = LineAssembler(cap)
         self.tail = os.pread(fd, min(TAIL, start), start - min(TAIL, start)) if start else b""
+        self.head = os.pread(fd, min(HEAD, start), 0) if start else b""  # first bytes read: a copy's fingerprint
         self.consumed_tail = self.tail
         self.format = ""
         self.decoder: Decoder | None = None
@@ -94,7 +96,7 @@ class Follower:
         """After a truncation: read again from 0 (live); returns the held partial line as a final line."""
         rest = self.asm.flush()
         self.read_off = self.consumed = self.backlog_until = 0
-        self.tail = self.consumed_tail = b""
+        self.tail = self.consumed_tail = self.head = b""
         return rest
 
     def read(self, now: float) -> Iterator[Chunk]:
@@ -108,6 +110,8 @@ class Follower:
             if not data:
                 return
             before = self.tail
+            if len(self.head) == self.read_off < HEAD:
+                self.head += data[: HEAD - self.read_off]
             self.read_off += len(data)
             self.tail = data[-TAIL:] if len(data) >= TAIL else (before + data)[-TAIL:]
             seen = self.asm.truncated
@@ -117,6 +121,10 @@ class Follower:
                 self.consumed_tail = (before + data[: data.rfind(b"\n") + 1])[-TAIL:]
             when, timed = (self.mtime, False) if backlog else (now, True)
             yield Chunk(lines, when, timed, len(data), self.asm.truncated - seen)
+
+    def old_content(self) -> OldContent:
+        """What was read so far (to recognise a copy of it after a truncation or a rename)."""
+        return OldContent(self.ident, self.head, self.tail, self.read_off)
 
     def finish(self) -> list[bytes]:
         """Close the file; its partial last line is returned as a final line."""

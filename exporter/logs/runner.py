@@ -118,15 +118,17 @@ class SourceRunner:
         with self.lock:
             self.interp.peek(bytes(pending), now)
 
-    def notice(self, kind: str, when: float) -> None:
-        """A file was rotated, truncated or created while running."""
+    def notice(self, kind: str, when: float, kept: bool) -> None:
+        """A file was rotated, truncated or created while running (`kept`: its old content is next to
+        it, so it was a log rotation, not a restart)."""
         with self.lock:
             if kind == "rotated":
                 self.stats.rotations += 1
             elif kind == "truncated":
                 self.stats.truncations += 1
-            self.monitor.load.file_reset(when)
-        log.info("log file %s", kind, extra=kv(source=self.cfg.name))
+            if not kept:
+                self.monitor.load.file_reset(when)
+        log.info("log file %s", kind, extra=kv(source=self.cfg.name, old_content_kept=kept))
 
     def failure(self, path: str, error: OSError) -> None:
         """A file could not be opened or read (logged once per problem, counted)."""

@@ -6,7 +6,8 @@ identity no longer matches any path (renamed away, deleted, symlink switched) ar
 for `rotate_wait` seconds (a writer that never reopens still writes there); the files still
 matched are read (after a truncation check); new identities are opened. A path whose identity
 changed is a rotation; a new path while running is a created file; both, and truncations, are
-reported to the sink (a load may have started) and read from offset 0 as live lines.
+reported to the sink (a load may have started, unless the old content was kept next to the file: see
+rotation.py) and read from offset 0 as live lines.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Protocol
 from .assemble import LineAssembler
 from .decode import Decoder
 from .follow import Chunk, Follower, Position
+from .rotation import OldContent, kept_nearby
 
 Ident = tuple[int, int]
 SKIP_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")
@@ -42,7 +44,7 @@ class Sink(Protocol):
 
     def idle(self, reader: Reader, now: float) -> None: ...
 
-    def notice(self, kind: str, when: float) -> None: ...
+    def notice(self, kind: str, when: float, kept: bool) -> None: ...
 
     def failure(self, path: str, error: OSError) -> None: ...
 
@@ -125,20 +127,30 @@ class FileTailer:
             return
         self.active[f.ident] = f
         if not self.first:
-            sink.notice("rotated" if path in self.at_path else "created", now)
+            old = self.at_path.get(path)
+            kept = old is not None and kept_nearby(path, self._old_content(old))
+            sink.notice("rotated" if old is not None else "created", now, kept)
         self._read(f, now, sink)
 
     def _read(self, f: Follower, now: float, sink: Sink) -> None:
         try:
             if f.truncated():
+                kept = kept_nearby(f.path, f.old_content())
                 self._emit_rest(f, f.restart(), now, sink)
-                sink.notice("truncated", now)
+                sink.notice("truncated", now, kept)
             for chunk in f.read(now):
                 sink.chunk(f, chunk)
             sink.idle(f, now)
             self.failing.pop(f.path, None)
         except OSError as exc:
             self._fail(sink, f.path, exc)
+
+    def _old_content(self, ident: Ident) -> OldContent:
+        """What was read of the file that was at a path before (its identity only, once closed)."""
+        for f in [*self.active.values(), *(r for r, _ in self.retired)]:
+            if f.ident == ident:
+                return f.old_content()
+        return OldContent(ident, b"", b"", 0)
 
     @staticmethod
     def _emit_rest(reader: Reader, rest: list[bytes], now: float, sink: Sink) -> None:
