@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from e2etools import Sidecar
+from e2etools import HELPER_MODELS, MAIN_MODEL, FakeWebUI, Sidecar
 from fakehub import FakeHub, run_download
 from helpers import REPO_ROOT, free_port, samples, wait_for
 from pages import Timeline
@@ -287,3 +287,114 @@ def test_a_log_backlog_next_to_a_populated_cache_pages_nobody(tmp_path: Path, hu
         h.timeline.verify(tmp_path)
     finally:
         h.stop()
+
+
+SLOW_LOAD = 67.0  # seconds: past the shipped 60 s
+STILL_RUNNING, LOAD_SLOW = "ModelCacheModelLoadStillRunning", "ModelCacheModelLoadSlow"
+
+
+@dataclass
+class WebuiHost:
+    """A host running the fake IndexTTS2 web UI next to the exporter, as one of two ways people run it."""
+
+    tmp: Path
+    hub: FakeHub
+    buffered: bool  # `python webui.py > webui.log 2>&1` (block-buffered, truncated) and the log alone ...
+    timeline: Timeline = field(default_factory=Timeline)  # ... or `python -u ... | tee -a` + watcher + probe
+    webui: FakeWebUI | None = None
+    exporter: Sidecar | None = None
+
+    def start(self) -> None:
+        home = self.tmp / "index-tts"
+        home.mkdir()
+        run_download(self.hub, repo_id="IndexTeam/IndexTTS-2", local_dir=str(home / "checkpoints"))
+        log = self.tmp / "webui.log"
+        log.touch()
+        self.webui = FakeWebUI(home, self.hub, self.tmp / "hub", log)
+        args = [f"--path.cache={self.tmp / 'hub'}", f"--path.state={self.tmp / 'state'}", *FAST]
+        args += [f"--path.webui-log={log}", "--collector.webui.interval=500ms"]
+        if not self.buffered:
+            args += [
+                f"--collector.webui.process-pattern={self.webui.pattern}",
+                f"--collector.webui.ready-url={self.webui.url}",
+            ]
+        self.exporter = Sidecar(args, free_port()).__enter__()
+        self.webui.start(buffered=self.buffered, truncate=self.buffered)  # the cold start: downloads, fast
+        wait_for(self.webui.ready, 30, 0.1, "the cold start")
+        wait_for(lambda: self.value("modelcache_webui_loads_total") == 1, 20, 0.1, "the cold start's load")
+
+    def value(self, name: str, **labels: str) -> float:
+        assert self.exporter is not None
+        return samples(self.exporter.metrics()).get((name, frozenset(labels.items())), 0.0)
+
+    def scrape(self) -> None:
+        assert self.exporter is not None
+        self.timeline.scrape(self.exporter.metrics(), f"127.0.0.1:{self.exporter.port}", time.time())
+
+    def stop(self) -> None:
+        if self.webui is not None:
+            self.webui.stop()
+        if self.exporter is not None:
+            self.exporter.stop()
+
+
+def test_slow_and_hung_starts_page_after_60s_buffered_or_not(tmp_path: Path, hub: FakeHub) -> None:
+    """Four hosts at once (one real minute shared): a slow start and a start that never ends, each with stdout
+    block-buffered into a truncated log read alone, and unbuffered into an appended log with the process
+    watcher and the readiness probe. Each pages ModelLoadStillRunning after 60 s while it runs, though no line
+    arrives; the slow one then pages ModelLoadSlow; a hung web UI stopped on purpose stops paging."""
+    for repo, repo_files in HELPER_MODELS.items():
+        hub.add_repo(repo, repo_files)
+    hub.add_repo("IndexTeam/IndexTTS-2", MAIN_MODEL)
+    hosts = {
+        (kind, buffered): WebuiHost(tmp_path / f"{kind}-{'buffered' if buffered else 'unbuffered'}", hub, buffered)
+        for kind in ("slow", "hung")
+        for buffered in (True, False)
+    }
+    try:
+        for h in hosts.values():
+            h.tmp.mkdir()
+            h.start()
+            h.scrape()
+            h.timeline.hold(300)
+            h.timeline.expect("a cold start of a few seconds pages nobody")
+            assert h.webui is not None
+            h.webui.stop()
+        for (kind, _buffered), h in hosts.items():  # the four restarts within a moment of each other
+            assert h.webui is not None
+            slow = kind == "slow"
+            h.webui.start(slow=SLOW_LOAD if slow else 0.0, hang=not slow, buffered=h.buffered, truncate=h.buffered)
+        started = time.monotonic()
+        while time.monotonic() - started < 40:
+            for h in hosts.values():
+                h.scrape()
+            time.sleep(5)
+        for h in hosts.values():
+            assert h.value("modelcache_webui_loading") == 1 and h.value("modelcache_webui_ready") == 0
+            h.timeline.expect("40 s into the load: not yet")
+        while time.monotonic() - started < 61.5:
+            time.sleep(0.2)
+        for h in hosts.values():
+            h.scrape()
+            assert h.value("modelcache_webui_load_in_progress_seconds") > 60
+            h.timeline.expect("past 60 s: paged while it runs", **{STILL_RUNNING: [{"severity": "warning"}]})
+        for (kind, _buffered), h in hosts.items():
+            if kind == "slow":
+                assert h.webui is not None
+                wait_for(h.webui.ready, 30, 0.2, "the slow start to end")
+                wait_for(lambda h=h: h.value("modelcache_webui_loads_total") == 2, 20, 0.2, "the slow load ended")
+                assert h.value("modelcache_webui_last_load_duration_seconds") > SLOW_LOAD
+                h.scrape()
+                h.timeline.expect("the slow start ended: it was slow", **{LOAD_SLOW: [{"severity": "warning"}]})
+        h = hosts[("hung", False)]
+        assert h.webui is not None
+        h.webui.stop()  # stopped on purpose: the watcher sees no process, nothing restarts
+        wait_for(lambda: h.value("modelcache_webui_loading") == 0, 10, 0.2, "the stopped web UI not loading")
+        h.scrape()
+        h.timeline.hold(120)
+        h.timeline.expect("a web UI stopped on purpose is no hung load")
+        for h in hosts.values():
+            h.timeline.verify(h.tmp)
+    finally:
+        for h in hosts.values():
+            h.stop()
