@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from fakehub import FakeHub, run_download
 from test_ledger import FILES, Sidecar
 
@@ -46,13 +49,27 @@ def test_permission_fixes_and_renames_keep_the_identity(tmp_path: Path) -> None:
     assert same_file(FileId(was.inode, 0), file_id(str(moved)))  # recorded by an older version: inode alone
 
 
-def test_a_cache_moved_away_and_back_is_no_download(hub: FakeHub, tmp_path: Path) -> None:
+@pytest.fixture
+def warm(hub: FakeHub, tmp_path: Path) -> tuple[FakeHub, Path, Path]:
+    """A hub cache holding org/tts, and a state directory."""
     hub.add_repo("org/tts", FILES)
-    cache, state = tmp_path / "hub", tmp_path / "state"
+    cache = tmp_path / "hub"
     run_download(hub, repo_id="org/tts", cache_dir=str(cache))
+    return hub, cache, tmp_path / "state"
+
+
+@contextmanager
+def seeded(cache: Path, state: Path) -> Iterator[Sidecar]:
+    """The exporter, once its ledger recorded the warm cache."""
     with Sidecar(cache, state) as ex:
         ex.settle()
         ex.wait("modelcache_ledger_artifacts", lambda v: v == 3, root="hub")
+        yield ex
+
+
+def test_a_cache_moved_away_and_back_is_no_download(warm: tuple[FakeHub, Path, Path], tmp_path: Path) -> None:
+    _hub, cache, state = warm
+    with seeded(cache, state) as ex:
         aside = tmp_path / "hub.aside"
         cache.rename(aside)  # a volume unmounted, a folder moved away
         ex.wait("modelcache_ledger_artifacts", lambda v: v == 0, root="hub")
@@ -62,13 +79,10 @@ def test_a_cache_moved_away_and_back_is_no_download(hub: FakeHub, tmp_path: Path
         assert ex.get("modelcache_unexpected_redownloads_total", root="hub", repo="org/tts") == 0
 
 
-def test_a_repo_fetched_again_while_the_exporter_was_down_is_a_redownload(hub: FakeHub, tmp_path: Path) -> None:
-    hub.add_repo("org/tts", FILES)
-    cache, state = tmp_path / "hub", tmp_path / "state"
-    run_download(hub, repo_id="org/tts", cache_dir=str(cache))
-    with Sidecar(cache, state) as ex:
-        ex.settle()
-        ex.wait("modelcache_ledger_artifacts", lambda v: v == 3, root="hub")
+def test_a_repo_fetched_again_while_the_exporter_was_down_is_a_redownload(warm: tuple[FakeHub, Path, Path]) -> None:
+    hub, cache, state = warm
+    with seeded(cache, state):
+        pass
     shutil.rmtree(cache / "models--org--tts")
     run_download(hub, repo_id="org/tts", cache_dir=str(cache))  # inodes freed a moment ago: likely the same
     with Sidecar(cache, state) as ex:
