@@ -83,15 +83,6 @@ class LedgerCollector:
             "before (cache lost or misplaced), by repo.",
             ["root", "repo"],
         )
-        last_redl = gauge(
-            "last_unexpected_redownload_timestamp_seconds",
-            "When the repo was last downloaded again (from the ledger's history: kept across restarts and new "
-            "instances of the exporter on the same state directory).",
-            ["root", "repo"],
-        )
-        last_wipe = gauge(
-            "last_cache_wipe_timestamp_seconds", "When the root was last wiped (kept across restarts).", r
-        )
         hist = HistogramMetricFamily(
             PREFIX + "download_duration_seconds",
             "From the first partial file seen to the artifact complete (downloads whose start was seen).",
@@ -105,15 +96,31 @@ class LedgerCollector:
                 nbytes.add_metric([name, reason], c.bytes.get(reason, 0))
             for repo, n in sorted(c.redownloads.items()):
                 redl.add_metric([name, repo], n)
-            for repo, when in sorted(c.last_redownload.items()):
-                last_redl.add_metric([name, repo], when)
-            if c.last_wipe:
-                last_wipe.add_metric([name], c.last_wipe)
             hist.add_metric([name], cumulative(c.duration_buckets), c.duration_sum)
             for family, get in counts:
                 family.add_metric([name], float(get(c) or 0))
             gauges.add([name], c)
-        yield from (downloads, nbytes, redl, last_redl, last_wipe, hist, *(f for f, _g in counts), *gauges.families())
+        yield from (downloads, nbytes, redl, *self._event_times(roots), hist)
+        yield from (*(f for f, _g in counts), *gauges.families())
+
+    @staticmethod
+    def _event_times(roots: dict[str, RootCounters]) -> Iterator[Metric]:
+        """When each repo was last re-downloaded and each root last wiped: what the alerts page from."""
+        last_redl = gauge(
+            "last_unexpected_redownload_timestamp_seconds",
+            "When the repo was last downloaded again (from the ledger's history: kept across restarts and new "
+            "instances of the exporter on the same state directory).",
+            ["root", "repo"],
+        )
+        last_wipe = gauge(
+            "last_cache_wipe_timestamp_seconds", "When the root was last wiped (kept across restarts).", ["root"]
+        )
+        for name, c in sorted(roots.items()):
+            for repo, when in sorted(c.last_redownload.items()):
+                last_redl.add_metric([name, repo], when)
+            if c.last_wipe:
+                last_wipe.add_metric([name], c.last_wipe)
+        yield from (last_redl, last_wipe)
 
     def _required(self) -> Iterator[Metric]:
         lab = ["root", "model"]
