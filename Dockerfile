@@ -13,7 +13,7 @@ FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
 COPY deploy/docker/build-steps.sh /usr/local/bin/build-steps
 COPY pyproject.toml README.md ./
-COPY exporter ./exporter
+COPY modelcache_exporter ./modelcache_exporter
 RUN sh /usr/local/bin/build-steps wheel /src /wheels
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from exporter.logs.monitor import LogMonitor, MonitorSettings
-from exporter.logs.sources import LogSourceConfig
+from modelcache_exporter.logs.monitor import LogMonitor, MonitorSettings
+from modelcache_exporter.logs.sources import LogSourceConfig
 
 
 def main() -> None:

@@ -13,9 +13,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from exporter.index.layouts import LayoutOps
-from exporter.index.parallel import scan_parallel
-from exporter.scan import hub
+from modelcache_exporter.index.layouts import LayoutOps
+from modelcache_exporter.index.parallel import scan_parallel
+from modelcache_exporter.scan import hub
 
 
 def main() -> int:

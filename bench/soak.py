@@ -228,7 +228,7 @@ def fresh_tables(hub: Path, plain: Path) -> tuple[dict[str, tuple[float, float]]
     """What a fresh scan of the final tree says: scan_cache_dir for the hub root, our exact scan for plain."""
     from huggingface_hub import scan_cache_dir
 
-    from exporter.scan import scan_root
+    from modelcache_exporter.scan import scan_root
 
     hub_info = scan_cache_dir(hub)
     theirs = {r.repo_id: (float(r.size_on_disk), float(r.nb_files)) for r in hub_info.repos}
@@ -268,7 +268,7 @@ def main() -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}/metrics"
     cmd = [
-        sys.executable, "-m", "exporter", f"--web.listen-address=127.0.0.1:{port}",
+        sys.executable, "-m", "modelcache_exporter", f"--web.listen-address=127.0.0.1:{port}",
         "--path.cache", str(hub), "--path.cache", str(plain), "--path.state", str(state),
         "--path.webui-log", str(log), "--collector.cache.max-models", "100000",
         "--collector.logs.rotate-wait", "5s", *args.exporter_arg,

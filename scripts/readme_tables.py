@@ -17,7 +17,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 
 def flags() -> str:
-    from exporter.config import env_name, settings
+    from modelcache_exporter.config.flags import env_name, settings
 
     rows = ["| flag | default | environment | meaning |", "|---|---|---|---|"]
     for f in settings():
@@ -39,7 +39,7 @@ def metrics() -> str:
     import cachefixture
     from helpers import InProcess
 
-    from exporter.collectors.reload import ReloadCollector, ReloadStatus
+    from modelcache_exporter.collectors.reload import ReloadCollector, ReloadStatus
 
     with tempfile.TemporaryDirectory() as tmp:
         cache = cachefixture.build(Path(tmp) / "hub")

@@ -1,4 +1,4 @@
-"""Shared fixtures: the fake Hub, and the repo root on sys.path for `import exporter`."""
+"""Shared fixtures: the fake Hub, and the repo root on sys.path for `import modelcache_exporter`."""
 
 from __future__ import annotations
 

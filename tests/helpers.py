@@ -69,8 +69,8 @@ class InProcess:
     """The exporter's threads and registry in this process (no HTTP)."""
 
     def __init__(self, args: Sequence[str], **kwargs: Any) -> None:
-        from exporter.app import Exporter
-        from exporter.cli import parse
+        from modelcache_exporter.app import Exporter
+        from modelcache_exporter.config.parser import parse
 
         self.cfg = parse(list(args), environ={})
         self.exporter = Exporter(self.cfg, **kwargs)
@@ -113,7 +113,7 @@ class Process:
         self.url = f"http://127.0.0.1:{self.port}"
         base = dict(os.environ if env is None else env)
         base.setdefault("PYTHONPATH", str(REPO_ROOT))
-        cmd = [sys.executable, "-m", "exporter", f"--web.listen-address=127.0.0.1:{self.port}", *args]
+        cmd = [sys.executable, "-m", "modelcache_exporter", f"--web.listen-address=127.0.0.1:{self.port}", *args]
         if unprivileged and os.geteuid() == 0:  # root ignores permission bits unless these are dropped
             cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *cmd]
         self.proc = subprocess.Popen(

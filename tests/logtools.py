@@ -9,11 +9,11 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 
-from exporter.collectors.logs import LogCollector
-from exporter.collectors.webui import WebuiCollector
-from exporter.logs.events import LogEvent
-from exporter.logs.monitor import LogMonitor, MonitorSettings
-from exporter.logs.sources import LogSourceConfig, PatternConfig
+from modelcache_exporter.collectors.logs import LogCollector
+from modelcache_exporter.collectors.webui import WebuiCollector
+from modelcache_exporter.logs.events import LogEvent
+from modelcache_exporter.logs.monitor import LogMonitor, MonitorSettings
+from modelcache_exporter.logs.sources import LogSourceConfig, PatternConfig
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
 SAMPLES = {

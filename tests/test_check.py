@@ -11,14 +11,14 @@ from pathlib import Path
 from fakehub import FakeHub, run_download
 from helpers import REPO_ROOT, InProcess
 
-from exporter.ledger.required import MAIN_FILES
+from modelcache_exporter.ledger.required import MAIN_FILES
 
 W2V = {"preprocessor_config.json": b"{}\n", "config.json": b'{"w": 1}\n', "model.safetensors": b"\x01" * 9000}
 
 
 def check(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "exporter", "check", *args],
+        [sys.executable, "-m", "modelcache_exporter", "check", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 
-from exporter.collectors.base import ScrapeCollector, ScrapeTimer
-from exporter.collectors.cache import CacheCollector
-from exporter.collectors.filesystem import FilesystemCollector
-from exporter.health import FsSample, RootHealth
-from exporter.index.state import IndexStats, RootState, build_state
-from exporter.roots import RootConfig
-from exporter.scan.model import Model, RootExtras
+from modelcache_exporter.collectors.base import ScrapeCollector, ScrapeTimer
+from modelcache_exporter.collectors.cache import CacheCollector
+from modelcache_exporter.collectors.filesystem import FilesystemCollector
+from modelcache_exporter.config.roots import RootConfig
+from modelcache_exporter.fshealth.health import FsSample, RootHealth
+from modelcache_exporter.index.state import IndexStats, RootState, build_state
+from modelcache_exporter.scan.model import Model, RootExtras
 
 
 def _state(n: int) -> RootState:

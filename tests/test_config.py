@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from helpers import REPO_ROOT
 
-from exporter.cli import parse
-from exporter.settings import ConfigError, parse_duration, parse_listen_address
+from modelcache_exporter.base.values import ConfigError, parse_duration, parse_listen_address
+from modelcache_exporter.config.parser import parse
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_bad_configuration_is_one_line_and_exit_2(
         (tmp_path / "c.yml").write_text(file_text)
         args = [*args, "--config.file", str(tmp_path / "c.yml")]
     proc = subprocess.run(
-        [sys.executable, "-m", "exporter", *args],
+        [sys.executable, "-m", "modelcache_exporter", *args],
         capture_output=True,
         text=True,
         timeout=30,
@@ -115,7 +115,7 @@ def test_probe_directory_inside_a_cache_is_refused(tmp_path: Path) -> None:
 
 def discover(env: dict[str, str]) -> list[tuple[str, str, str]]:
     code = (
-        "from exporter.roots import discover_roots; import os; "
+        "from modelcache_exporter.config.roots import discover_roots; import os; "
         "print([(r.name, r.path, r.layout) for r in discover_roots(os.environ)])"
     )
     out = subprocess.run(

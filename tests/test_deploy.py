@@ -24,7 +24,7 @@ import requests
 import yaml
 from helpers import REPO_ROOT, free_port, require_tool, wait_for
 
-from exporter.cli import parse
+from modelcache_exporter.config.parser import parse
 
 COMPOSE = REPO_ROOT / "deploy" / "compose"
 KUBE = REPO_ROOT / "deploy" / "kubernetes"

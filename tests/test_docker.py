@@ -34,8 +34,8 @@ import requests
 from fakehub import FakeHub, run_download
 from helpers import REPO_ROOT, free_port, tree_digest, value, wait_for
 
-import exporter
-from exporter.config import Config
+import modelcache_exporter
+from modelcache_exporter.config.flags import Config
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"
@@ -207,7 +207,8 @@ def test_oci_labels_match_the_package(dockerfile: list[Stage]) -> None:
     assert labels["org.opencontainers.image.title"] == project["name"]
     assert labels["org.opencontainers.image.licenses"] == project["license"]
     assert labels["org.opencontainers.image.version"] == "${VERSION}"
-    assert runtime.args()["VERSION"] == exporter.__version__, "bump ARG VERSION with exporter.__version__"
+    version = modelcache_exporter.__version__
+    assert runtime.args()["VERSION"] == version, "bump ARG VERSION with modelcache_exporter.__version__"
 
 
 def _ignored(path: str, patterns: list[str]) -> bool:
@@ -229,7 +230,7 @@ def test_dockerignore_keeps_what_the_copies_need(dockerfile: list[Stage]) -> Non
             for src in shlex.split(copy.args)[:-1]:
                 assert (REPO_ROOT / src).exists(), f"COPY {src}: no such file"
                 assert not _ignored(src, patterns), f"COPY {src} is excluded by .dockerignore"
-    for heavy in (".git", ".venv", "tests", "exporter/__pycache__"):
+    for heavy in (".git", ".venv", "tests", "modelcache_exporter/__pycache__"):
         assert _ignored(heavy, patterns), f"{heavy} should not be sent to the builder"
 
 
@@ -336,15 +337,16 @@ def built(tmp_path_factory: pytest.TempPathFactory, dockerfile: list[Stage]) -> 
 
 def test_wheels_hold_the_exporter_and_every_dependency(built: Built) -> None:
     wheels = sorted(p.name for p in (built.root.parent / "stage-build" / "wheels").glob("*.whl"))
-    assert any(w.startswith(f"modelcache_exporter-{exporter.__version__}-py3-none-any") for w in wheels), wheels
+    version = modelcache_exporter.__version__
+    assert any(w.startswith(f"modelcache_exporter-{version}-py3-none-any") for w in wheels), wheels
     for dep in ("prometheus_client", "psutil", "huggingface_hub", "watchdog", "requests", "pyyaml"):
         assert any(w.lower().startswith(dep) for w in wheels), f"no wheel for {dep}: {wheels}"
-    assert f"modelcache-exporter {exporter.__version__}" in built.log  # `build-steps install` ends with --version
+    assert f"modelcache-exporter {version}" in built.log  # `build-steps install` ends with --version
 
 
 def test_installed_package_is_the_wheel_not_the_checkout(built: Built, tmp_path: Path) -> None:
     where = subprocess.run(
-        [built.bin("python"), "-c", "import exporter; print(exporter.__file__)"],
+        [built.bin("python"), "-c", "import modelcache_exporter; print(modelcache_exporter.__file__)"],
         cwd=tmp_path,
         env=_stage_env(built.venv, offline=True),
         capture_output=True,

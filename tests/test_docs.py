@@ -8,8 +8,8 @@ import cachefixture
 from helpers import REPO_ROOT, InProcess
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.collectors.reload import ReloadCollector, ReloadStatus
-from exporter.config import env_name, settings
+from modelcache_exporter.collectors.reload import ReloadCollector, ReloadStatus
+from modelcache_exporter.config.flags import env_name, settings
 
 README = (REPO_ROOT / "README.md").read_text()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from exporter.diskstats import device_for_mount, parse_diskstats
-from exporter.fsinfo import ephemeral_reason, find_mount, parse_mountinfo
+from modelcache_exporter.fshealth.diskstats import device_for_mount, parse_diskstats
+from modelcache_exporter.fshealth.fsinfo import ephemeral_reason, find_mount, parse_mountinfo
 
 MOUNTINFO = """\
 22 1 0:21 / / rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w

@@ -16,15 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporter.diskstats import parse_diskstats
-from exporter.fsinfo import parse_mountinfo
-from exporter.ledger.partials import parse_proc_locks
-from exporter.logs import parse as lp
-from exporter.logs.assemble import LineAssembler
-from exporter.logs.decode import Decoder
-from exporter.scan.hub import REPO_TYPES, parse_repo_dirname
-from exporter.scan.localdir import parse_metadata
-from exporter.settings import (
+from modelcache_exporter.base.values import (
     ConfigError,
     non_negative_int,
     parse_bool,
@@ -32,6 +24,14 @@ from exporter.settings import (
     parse_listen_address,
     positive_int,
 )
+from modelcache_exporter.fshealth.diskstats import parse_diskstats
+from modelcache_exporter.fshealth.fsinfo import parse_mountinfo
+from modelcache_exporter.ledger.partials import parse_proc_locks
+from modelcache_exporter.logs import parse as lp
+from modelcache_exporter.logs.assemble import LineAssembler
+from modelcache_exporter.logs.decode import Decoder
+from modelcache_exporter.scan.hub import REPO_TYPES, parse_repo_dirname
+from modelcache_exporter.scan.localdir import parse_metadata
 
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=1200, deadline=None)
@@ -92,7 +92,7 @@ def test_tqdm_clocks_round_trip(d: int, h: int, m: int, s: int) -> None:
 def _monitor_lines(data: bytes, fmt: str, cap: int = 1024) -> tuple[float, float]:
     from logtools import metrics, monitor
 
-    from exporter.logs.sources import LogSourceConfig
+    from modelcache_exporter.logs.sources import LogSourceConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "webui.log"
@@ -257,7 +257,7 @@ DOCS = st.recursive(
 @settings(max_examples=150)
 @given(DOCS)
 def test_any_yaml_document_is_a_config_or_a_config_error(doc: object) -> None:
-    from exporter.cli import parse
+    from modelcache_exporter.config.parser import parse
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "exporter.yml"
@@ -273,7 +273,7 @@ def test_any_yaml_document_is_a_config_or_a_config_error(doc: object) -> None:
 @settings(max_examples=100)
 @given(DOCS)
 def test_any_web_config_is_a_web_config_or_a_config_error(doc: object) -> None:
-    from exporter.webconfig import load_web_config
+    from modelcache_exporter.web.config import load_web_config
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "web.yml"
@@ -287,8 +287,8 @@ def test_any_web_config_is_a_web_config_or_a_config_error(doc: object) -> None:
 @settings(max_examples=30)
 @given(st.binary(max_size=200))
 def test_any_bytes_as_a_config_file(data: bytes) -> None:
-    from exporter.cli import parse
-    from exporter.webconfig import load_web_config
+    from modelcache_exporter.config.parser import parse
+    from modelcache_exporter.web.config import load_web_config
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "c.yml"

@@ -93,7 +93,10 @@ def test_address_in_use_is_one_line_and_exit_1(tmp_path: Path) -> None:
         s.listen()
         port = s.getsockname()[1]
         proc = subprocess.run(
-            [sys.executable, "-m", "exporter", f"--web.listen-address=127.0.0.1:{port}", "--path.cache", str(tmp_path)],
+            [
+                sys.executable, "-m", "modelcache_exporter",
+                f"--web.listen-address=127.0.0.1:{port}", "--path.cache", str(tmp_path),
+            ],
             capture_output=True,
             text=True,
             timeout=30,

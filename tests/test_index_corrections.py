@@ -11,18 +11,18 @@ from pathlib import Path
 
 import cachefixture
 
-from exporter.index.actions import mark
-from exporter.index.root import RootIndex
-from exporter.index.types import IndexSettings
-from exporter.index.upkeep import reconcile
-from exporter.roots import RootConfig
+from modelcache_exporter.config.roots import RootConfig
+from modelcache_exporter.index.actions import mark
+from modelcache_exporter.index.root import RootIndex
+from modelcache_exporter.index.types import IndexSettings
+from modelcache_exporter.index.upkeep import reconcile
 
 
 def _index(cache: Path) -> RootIndex:
     idx = RootIndex(RootConfig("hub", str(cache), "hf-hub"), (), IndexSettings(scan_workers=0), watcher=None)
     assert idx._start()  # the cold scan, on this thread
     while idx._unverified:
-        from exporter.index.upkeep import verify_some
+        from modelcache_exporter.index.upkeep import verify_some
 
         verify_some(idx)
     return idx

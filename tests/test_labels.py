@@ -15,10 +15,10 @@ from helpers import Process, require_tool, wait_for
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.collectors.ledger import LedgerCollector
-from exporter.ledger.classify import Arrival
-from exporter.ledger.monitor import LedgerSettings
-from exporter.ledger.stats import Counters
+from modelcache_exporter.collectors.ledger import LedgerCollector
+from modelcache_exporter.ledger.classify import Arrival
+from modelcache_exporter.ledger.monitor import LedgerSettings
+from modelcache_exporter.ledger.stats import Counters
 
 QUIET = ["--no-collector.filesystem", "--no-collector.diskstats", "--no-collector.probe"]
 HUB_NAMES = ['na"me\nx', "back\\slash", "ünï-cødé✓", "tab\there", "sp ace{}=,"]

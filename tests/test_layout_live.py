@@ -123,7 +123,7 @@ def test_restart_on_an_empty_root_uses_the_remembered_layout(hub: FakeHub, tmp_p
 
 def check_layout(root: Path, state: Path) -> tuple[str, str]:
     """`modelcache-exporter check --format json`'s layout and layout source for the root."""
-    cmd = [sys.executable, "-m", "exporter", "check", "--format", "json", "--path.cache", str(root),
+    cmd = [sys.executable, "-m", "modelcache_exporter", "check", "--format", "json", "--path.cache", str(root),
            "--path.state", str(state), *QUIET]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(REPO_ROOT), timeout=60)
@@ -185,8 +185,8 @@ class Recorder:
 
 def test_the_index_tells_its_listeners_about_a_root_of_unknown_layout(tmp_path: Path) -> None:
     """The contract the ledger relies on: `indexed` once with layout unknown, then the cold start."""
-    from exporter.index import CacheIndex, IndexSettings, LayoutMemory
-    from exporter.roots import RootConfig
+    from modelcache_exporter.config.roots import RootConfig
+    from modelcache_exporter.index import CacheIndex, IndexSettings, LayoutMemory
 
     root = tmp_path / "cache"
     root.mkdir()

@@ -1,4 +1,5 @@
-"""Layout detection on real folders, the precedence rule, and the layout memory file (exporter/index/memory.py)."""
+"""Layout detection on real folders, the precedence rule, and the layout memory file
+(modelcache_exporter/index/memory.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from exporter.index.decide import Choice, choose_layout
-from exporter.index.memory import LayoutMemory
-from exporter.scan import detect_layout
-from exporter.scan.store import STORE_LAYOUT_VERSION, STORE_MARKER
+from modelcache_exporter.index.decide import Choice, choose_layout
+from modelcache_exporter.index.memory import LayoutMemory
+from modelcache_exporter.scan import detect_layout
+from modelcache_exporter.scan.store import STORE_LAYOUT_VERSION, STORE_MARKER
 
 
 def make(top: Path, *entries: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 from fakehub import FakeHub, run_download
 from test_ledger import FILES, Sidecar
 
-from exporter.ledger.identity import FileId, file_id, same_file
+from modelcache_exporter.ledger.identity import FileId, file_id, same_file
 
 
 def test_a_file_created_again_has_a_new_stamp_even_on_the_same_inode(tmp_path: Path) -> None:

@@ -4,9 +4,9 @@ removals remembered for the decision stay bounded."""
 
 from __future__ import annotations
 
-from exporter.ledger.classify import Arrival
-from exporter.ledger.monitor import LedgerSettings
-from exporter.ledger.stats import Counters
+from modelcache_exporter.ledger.classify import Arrival
+from modelcache_exporter.ledger.monitor import LedgerSettings
+from modelcache_exporter.ledger.stats import Counters
 
 
 def test_steady_churn_is_not_a_wipe_and_the_window_stays_bounded() -> None:
@@ -57,10 +57,10 @@ def test_a_model_unreadable_when_it_changed_is_kept_and_synced_once_readable(tmp
 
     import cachefixture
 
-    from exporter.index.types import RootRef
-    from exporter.ledger import artifacts
-    from exporter.ledger.monitor import Ledger
-    from exporter.scan import scan_root
+    from modelcache_exporter.index.types import RootRef
+    from modelcache_exporter.ledger import artifacts
+    from modelcache_exporter.ledger.monitor import Ledger
+    from modelcache_exporter.scan import scan_root
 
     hub = cachefixture.build(tmp_path / "hub")
     ref = RootRef("hub", str(hub), "hf-hub")

@@ -12,10 +12,10 @@ import pytest
 from helpers import InProcess, value
 from logtools import SAMPLES, metrics, monitor
 
-from exporter.cli import parse
-from exporter.logs.events import LogEvent
-from exporter.logs.sources import LogSourceConfig, PatternConfig
-from exporter.settings import ConfigError
+from modelcache_exporter.base.values import ConfigError
+from modelcache_exporter.config.parser import parse
+from modelcache_exporter.logs.events import LogEvent
+from modelcache_exporter.logs.sources import LogSourceConfig, PatternConfig
 
 BASE = ["--no-collector.cache", "--no-collector.filesystem", "--no-collector.diskstats", "--no-collector.probe"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from helpers import samples, value
 from logtools import NUMBERED, metrics, monitor
 
-from exporter.logs.downloads import MAX_ACTIVE
+from modelcache_exporter.logs.downloads import MAX_ACTIVE
 
 MIB = 1 << 20
 

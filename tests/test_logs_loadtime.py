@@ -7,8 +7,8 @@ from pathlib import Path
 from helpers import value
 from logtools import SAMPLES, metrics, monitor
 
-from exporter.logs.emit import Emitter
-from exporter.logs.loadtime import LoadTracker
+from modelcache_exporter.logs.emit import Emitter
+from modelcache_exporter.logs.loadtime import LoadTracker
 
 
 def tracker() -> LoadTracker:
@@ -142,7 +142,7 @@ def test_monitor_with_truncating_restarts(tmp_path: Path) -> None:
 
 def test_a_load_that_never_ends_keeps_a_bounded_number_of_stage_marks() -> None:
     """Found by bench/soak.py: an app whose ready line is never seen kept one mark per stage line for ever."""
-    from exporter.logs.loadtime import MAX_MARKS
+    from modelcache_exporter.logs.loadtime import MAX_MARKS
 
     lt = LoadTracker(Emitter())
     lt.log_loading(1000.0, timed=True)

@@ -1,5 +1,5 @@
 """A truncated or replaced log whose old content was kept next to it is a rotation, not a start
-(exporter/logs/rotation.py): real files, the monitor's rounds run by hand."""
+(modelcache_exporter/logs/rotation.py): real files, the monitor's rounds run by hand."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from helpers import value
 from logtools import SAMPLES, metrics, monitor
 
-from exporter.logs.monitor import LogMonitor
+from modelcache_exporter.logs.monitor import LogMonitor
 
 WARM = SAMPLES["warm"].read_bytes()
 

@@ -6,7 +6,7 @@ import platform
 
 import pytest
 
-from exporter.memory import limit_arenas
+from modelcache_exporter.memory import limit_arenas
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="arenas are glibc's")

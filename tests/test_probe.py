@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from exporter.probe import BUCKETS, Histogram, run_probe
+from modelcache_exporter.fshealth.probe import BUCKETS, Histogram, run_probe
 
 
 def test_probe_times_each_step_and_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -27,7 +27,7 @@ def test_histogram_is_cumulative() -> None:
 
 
 def test_sparse_files_have_fewer_allocated_than_apparent_bytes(tmp_path: Path) -> None:
-    from exporter.scan import plain
+    from modelcache_exporter.scan import plain
 
     with open(tmp_path / "sparse.bin", "wb") as fh:
         fh.truncate(10_000_000)

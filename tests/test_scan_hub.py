@@ -11,8 +11,8 @@ from fakehub import FakeHub, run_download
 from huggingface_hub import scan_cache_dir
 from huggingface_hub.utils import _shared_blobs
 
-from exporter.scan import detect_layout, hub
-from exporter.scan.model import Model, RootScan
+from modelcache_exporter.scan import detect_layout, hub
+from modelcache_exporter.scan.model import Model, RootScan
 
 MODEL_FILES = {
     "config.json": b'{"hidden_size": 8}\n',

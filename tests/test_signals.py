@@ -151,7 +151,7 @@ def test_sighup_with_a_changed_listen_address_keeps_the_socket_and_says_so(tmp_p
     conf = tmp_path / "exporter.yml"
     conf.write_text(f"web: {{listen-address: '127.0.0.1:{port}'}}\nroots: [{{path: {tmp_path}, name: t}}]\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "exporter", "--config.file", str(conf), *QUIET],
+        [sys.executable, "-m", "modelcache_exporter", "--config.file", str(conf), *QUIET],
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO_ROOT,

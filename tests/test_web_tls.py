@@ -21,11 +21,11 @@ import requests
 from helpers import REPO_ROOT, Process, value, wait_for
 from tlsfixture import Certs, issue, make_certs, server_sans
 
-from exporter.cli import parse
-from exporter.server import serve
-from exporter.settings import ConfigError
-from exporter.webconfig import WebConfig, load_web_config
-from exporter.webguard import BasicAuth, Guard, WebState
+from modelcache_exporter.base.values import ConfigError
+from modelcache_exporter.config.parser import parse
+from modelcache_exporter.web.config import WebConfig, load_web_config
+from modelcache_exporter.web.guard import BasicAuth, Guard, WebState
+from modelcache_exporter.web.server import serve
 
 QUIET = ["--no-collector.filesystem", "--no-collector.diskstats", "--no-collector.probe"]
 PASSWORD = "s3cret pass:word é"
@@ -321,7 +321,7 @@ def test_invalid_web_configuration_is_a_config_error(certs: Certs, tmp_path: Pat
 def test_invalid_web_configuration_exits_2_with_one_line(tmp_path: Path) -> None:
     conf = web_file(tmp_path / "web.yml", "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  foo: 1\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "exporter", "--path.cache", str(tmp_path), "--web.config.file", str(conf)],
+        [sys.executable, "-m", "modelcache_exporter", "--path.cache", str(tmp_path), "--web.config.file", str(conf)],
         capture_output=True, text=True, timeout=30, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )  # fmt: skip
     assert proc.returncode == 2

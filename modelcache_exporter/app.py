@@ -1,0 +1,209 @@
+"""Assembly: from a `Config` to running background workers and a registry of collectors."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+
+from prometheus_client import CollectorRegistry, write_to_textfile
+from prometheus_client.process_collector import ProcessCollector
+
+from modelcache_exporter import __version__
+from modelcache_exporter.base.log import kv
+from modelcache_exporter.collectors.base import ScrapeCollector, ScrapeTimer, Source
+from modelcache_exporter.collectors.cache import CacheCollector
+from modelcache_exporter.collectors.diskstats import DiskSampler, DiskstatsCollector
+from modelcache_exporter.collectors.exporter import ExporterCollector
+from modelcache_exporter.collectors.filesystem import FilesystemCollector
+from modelcache_exporter.collectors.index import IndexCollector
+from modelcache_exporter.collectors.ledger import LedgerCollector
+from modelcache_exporter.collectors.logs import LogCollector
+from modelcache_exporter.collectors.probe import ProbeCollector
+from modelcache_exporter.collectors.webui import WebuiCollector
+from modelcache_exporter.config.flags import Config
+from modelcache_exporter.fshealth.health import RootHealth
+from modelcache_exporter.index import CacheIndex, IndexSettings, LayoutMemory, RootState
+from modelcache_exporter.ledger.monitor import Ledger, LedgerSettings
+from modelcache_exporter.logs.events import DOWNLOAD_FINISHED
+from modelcache_exporter.logs.monitor import LogMonitor, MonitorSettings
+from modelcache_exporter.web.server import landing_page
+
+log = logging.getLogger(__name__)
+
+
+class Exporter:
+    """Everything the exporter runs; `start()` launches the threads, `stop()` ends them."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        statvfs: Callable[[str], os.statvfs_result] = os.statvfs,
+        extra_sources: Sequence[Source] = (),
+    ) -> None:
+        self.cfg = cfg
+        self.extra_sources = list(extra_sources)
+        self.timer = ScrapeTimer()
+        self.ledger = (
+            Ledger(
+                os.path.join(cfg.path_state, "ledger.sqlite"),
+                self._states,
+                cfg.required,
+                LedgerSettings(stall_after=cfg.ledger_stall_after, required_interval=cfg.required_interval),
+                cfg.path_procfs,
+            )
+            if cfg.cache and cfg.ledger
+            else None
+        )
+        self.index = (
+            CacheIndex(
+                cfg.roots,
+                IndexSettings(
+                    reconcile=cfg.cache_reconcile_interval,
+                    poll=cfg.cache_poll_interval,
+                    max_watches=cfg.cache_max_watches,
+                    scan_workers=cfg.cache_scan_workers,
+                ),
+                listeners=(self.ledger,) if self.ledger else (),
+                memory=LayoutMemory(cfg.path_state, [r.path for r in cfg.roots]),
+            )
+            if cfg.cache
+            else None
+        )
+        self.health: list[RootHealth] = []
+        if cfg.filesystem or cfg.diskstats or cfg.probe:
+            self.health = [
+                RootHealth(
+                    r,
+                    cfg.path_procfs,
+                    cfg.path_sysfs,
+                    cfg.filesystem_interval,
+                    self._probe_dirs(r.probe_dir),
+                    cfg.probe_interval if cfg.probe else 0.0,
+                    statvfs,
+                )
+                for r in cfg.roots
+            ]
+        self.disk = DiskSampler(cfg.path_procfs, cfg.diskstats_interval) if cfg.diskstats else None
+        self.logs = build_monitor(cfg)
+        if self.logs is not None and self.ledger is not None:
+            self.logs.add_listener(self.ledger.log_event, kinds=[DOWNLOAD_FINISHED])
+        self.scrape = ScrapeCollector(self._sources(), self.timer, [ProcessCollector(registry=None)])
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self.scrape)
+        self._halt = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _states(self) -> tuple[RootState, ...]:
+        return self.index.states() if self.index is not None else ()
+
+    def _probe_dirs(self, root_probe: str) -> tuple[str, ...]:
+        explicit = root_probe or self.cfg.probe_dir
+        return (explicit,) if explicit else (os.path.join(self.cfg.path_state, "probe"),)
+
+    def _sources(self) -> list[Source]:
+        cfg = self.cfg
+        sources: list[Source] = []
+        if self.index is not None:
+            sources += [CacheCollector(self.index.states, cfg.cache_max_models), IndexCollector(self.index.states)]
+        if self.ledger is not None:
+            sources.append(LedgerCollector(self.ledger))
+        if cfg.filesystem:
+            sources.append(FilesystemCollector(self.health, cfg.filesystem_timeout))
+        if self.disk is not None:
+            sources.append(DiskstatsCollector(self.disk, self.health))
+        if cfg.probe:
+            sources.append(ProbeCollector(self.health))
+        if self.logs is not None and self.logs.runners:
+            sources.append(LogCollector(self.logs))
+        if self.logs is not None and cfg.webui:
+            sources.append(WebuiCollector(self.logs))
+        sources.append(ExporterCollector())
+        sources.extend(self.extra_sources)
+        return sources
+
+    def start(self) -> None:
+        """Create the state directory and start every background thread."""
+        try:
+            os.makedirs(self.cfg.path_state, exist_ok=True)
+        except OSError as exc:
+            log.warning("state directory unusable: %s", exc.strerror, extra=kv(path=self.cfg.path_state))
+        if self.ledger is not None:
+            self.ledger.start()
+        if self.index is not None:
+            self.index.start()
+        for t in [*self.health, *([self.disk] if self.disk else [])]:
+            t.start()
+        if self.logs is not None:
+            self.logs.start()
+        if self.cfg.textfile_output:
+            writer = threading.Thread(target=self._textfile_loop, name="textfile", daemon=True)
+            writer.start()
+            self._threads.append(writer)
+
+    def stop(self) -> None:
+        """Stop the threads (samplers blocked in a hung syscall are daemons and are left behind)."""
+        self._halt.set()
+        for h in self.health:
+            h.stop()
+        if self.disk is not None:
+            self.disk.stop()
+        if self.logs is not None:  # first: the download events it delivers on the way out reach the ledger
+            self.logs.stop()
+        if self.index is not None:
+            self.index.stop()
+        if self.ledger is not None and self.ledger.is_alive():
+            self.ledger.stop()
+            self.ledger.join(5.0)
+        for t in self._threads:
+            t.join(2.0)
+
+    def _textfile_loop(self) -> None:
+        while True:
+            try:
+                write_to_textfile(self.cfg.textfile_output, self.registry)
+            except OSError as exc:
+                log.warning("cannot write textfile output: %s", exc, extra=kv(path=self.cfg.textfile_output))
+            if self._halt.wait(self.cfg.textfile_interval):
+                return
+
+    def landing(self) -> str:
+        """The `/` page."""
+        rows = []
+        for s in self.index.states() if self.index else ():
+            rows.append(
+                {
+                    "root": s.name,
+                    "path": s.path,
+                    "layout": s.layout,
+                    "layout from": s.layout_source,
+                    "state": ("indexing" if not s.ready else s.problem or "ok"),
+                    "index": s.mode if s.present else "-",
+                    "models": str(len(s.models)),
+                    "size": f"{s.size_bytes / 1e9:.2f} GB",
+                }
+            )
+        return landing_page(f"modelcache-exporter {__version__}", self.cfg.web_telemetry_path, rows)
+
+
+def build_monitor(cfg: Config) -> LogMonitor | None:
+    """The monitor the configuration asks for, or None (no log source and nothing to watch)."""
+    sources = cfg.log_sources if cfg.logs else ()
+    watch = cfg.webui and bool(cfg.webui_process_pattern or cfg.webui_ready_url)
+    if not sources and not watch:
+        return None
+    settings = MonitorSettings(
+        poll_interval=cfg.logs_poll_interval,
+        max_line=cfg.logs_max_line_bytes,
+        max_repos=cfg.logs_max_repos,
+        read_backlog=cfg.logs_read_backlog,
+        rotate_wait=cfg.logs_rotate_wait,
+        flush_interval=cfg.logs_position_interval,
+        state_dir=cfg.path_state,
+        process_pattern=cfg.webui_process_pattern if watch else "",
+        ready_url=cfg.webui_ready_url if watch else "",
+        webui_interval=cfg.webui_interval,
+        ready_timeout=cfg.webui_ready_timeout,
+    )
+    return LogMonitor(sources, cfg.log_patterns, settings)

@@ -1,0 +1,146 @@
+"""Cache sizes per root and per model, from the in-memory index (no filesystem access)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client.core import Metric
+
+from modelcache_exporter.collectors.families import GaugeTable, Spec, gauge
+from modelcache_exporter.index.state import RootState
+from modelcache_exporter.scan.model import CORRUPTION_KINDS, ERROR_KINDS, Model
+
+OTHER = "(other)"
+
+ROOTS: tuple[Spec, ...] = (
+    ("root_present", "1 if the cache root exists and is a directory.", lambda s: s.present),
+    (
+        "root_size_bytes",
+        "Apparent bytes of complete files under the root, each physical file once (shared Xet "
+        "store included); equals scan_cache_dir's size_on_disk.",
+        lambda s: s.size_bytes,
+    ),
+    (
+        "root_allocated_bytes",
+        "Bytes allocated on disk for those files (sparse files differ).",
+        lambda s: s.allocated_bytes,
+    ),
+    ("root_files", "Complete files under the root, each physical file once.", lambda s: s.files),
+    ("root_models", "Models (hub repos, local dirs, top-level entries) under the root.", lambda s: len(s.models)),
+    ("root_incomplete_files", "Partial downloads under the root.", lambda s: len(s.incomplete)),
+    ("root_incomplete_bytes", "Bytes written so far by partial downloads.", lambda s: s.incomplete_bytes),
+    ("root_unreferenced_files", "Complete blobs no snapshot points to.", lambda s: s.unreferenced_files),
+    ("root_unreferenced_bytes", "Bytes of unreferenced blobs (reclaimable).", lambda s: s.unreferenced_bytes),
+    ("root_shared_store_files", "Files in huggingface_hub's shared Xet blob store.", lambda s: s.extras.store_files),
+    ("root_shared_store_bytes", "Bytes in huggingface_hub's shared Xet blob store.", lambda s: s.extras.store_bytes),
+)
+MODELS: tuple[Spec, ...] = (
+    (
+        "model_size_bytes",
+        "Bytes of the files the model's snapshots reference, each blob once (scan_cache_dir's "
+        "size_on_disk for hub repos).",
+        lambda m: m.size_bytes,
+    ),
+    ("model_allocated_bytes", "Bytes allocated on disk for those files.", lambda m: m.allocated_bytes),
+    ("model_files", "Files of the model (distinct blobs for hub repos).", lambda m: m.files),
+    ("model_revisions", "Revisions (snapshots) of the model in the cache.", lambda m: len(m.revisions)),
+    ("model_incomplete_files", "Partial downloads of the model.", lambda m: len(m.incomplete)),
+    (
+        "model_incomplete_bytes",
+        "Bytes written so far by the model's partial downloads.",
+        lambda m: sum(f.size_bytes for f in m.incomplete),
+    ),
+    (
+        "model_corruptions",
+        "Corrupt entries of the model (broken links, dangling refs...).",
+        lambda m: m.corruption_total,
+    ),
+    ("model_last_modified_timestamp_seconds", "Newest modification time of its files.", lambda m: m.last_modified),
+)
+
+
+def capped(models: tuple[Model, ...], limit: int) -> tuple[list[Model], list[Model]]:
+    """The `limit` largest models, and the rest (summed as repo="(other)")."""
+    if len(models) <= limit:
+        return list(models), []
+    ranked = sorted(models, key=lambda m: (-m.size_bytes, m.key))
+    return sorted(ranked[:limit], key=lambda m: m.key), ranked[limit:]
+
+
+class Other:
+    """The models beyond the cap, added up, read by the same specs as one model."""
+
+    def __init__(self, rest: list[Model]) -> None:
+        self.size_bytes = sum(m.size_bytes for m in rest)
+        self.allocated_bytes = sum(m.allocated_bytes for m in rest)
+        self.files = sum(m.files for m in rest)
+        self.revisions = [r for m in rest for r in m.revisions]
+        self.incomplete = [f for m in rest for f in m.incomplete]
+        self.corruption_total = sum(m.corruption_total for m in rest)
+        self.last_modified = max(m.last_modified for m in rest)
+
+
+class CacheCollector:
+    """`modelcache_root_*` and `modelcache_model_*`."""
+
+    name = "cache"
+
+    def __init__(self, states: Callable[[], tuple[RootState, ...]], max_models: int = 200) -> None:
+        self.states, self.max_models = states, max_models
+
+    def cache_key(self) -> object:
+        """Changes whenever any root publishes a new index state."""
+        return tuple((s.name, s.generation) for s in self.states())
+
+    def collect(self) -> Iterator[Metric]:
+        states = self.states()
+        yield from self._roots(states)
+        yield from self._models(states)
+
+    def _roots(self, states: tuple[RootState, ...]) -> Iterator[Metric]:
+        info = gauge(
+            "root_info",
+            "A cache root: its path, its layout (unknown until configured or detected), where the layout came "
+            "from (configured, detected - remembered across wipes and restarts - or unknown), and where the root "
+            "was configured.",
+            ["root", "path", "layout", "layout_source", "origin"],
+        )
+        table = GaugeTable(ROOTS, ["root"])
+        oldest = gauge(
+            "root_incomplete_oldest_timestamp_seconds",
+            "Last modification time of the stalest partial download (absent when there is none).",
+            ["root"],
+        )
+        corrupt = gauge(
+            "root_corruptions", "Corrupt cache entries by kind (e.g. broken snapshot links).", ["root", "kind"]
+        )
+        errors = gauge(
+            "root_scan_errors", "Entries the index could not read, by kind, as of the last scans.", ["root", "kind"]
+        )
+        for s in states:
+            info.add_metric([s.name, s.path, s.layout, s.layout_source, s.origin], 1)
+            table.add([s.name], s)
+            if s.incomplete:
+                oldest.add_metric([s.name], min(f.mtime for f in s.incomplete))
+            for kind in CORRUPTION_KINDS:
+                corrupt.add_metric([s.name, kind], dict(s.corruption).get(kind, 0))
+            for kind in ERROR_KINDS:
+                errors.add_metric([s.name, kind], dict(s.errors).get(kind, 0))
+        yield from (info, *table.families(), oldest, corrupt, errors)
+
+    def _models(self, states: tuple[RootState, ...]) -> Iterator[Metric]:
+        table = GaugeTable(MODELS, ["root", "repo", "repo_type"])
+        rev = gauge(
+            "model_revision_info",
+            "A revision present in the cache, with the refs pointing at it (compare across hosts to find drift).",
+            ["root", "repo", "repo_type", "revision", "refs"],
+        )
+        for s in states:
+            shown, rest = capped(s.models, self.max_models)
+            for m in shown:
+                table.add([s.name, m.repo_id, m.repo_type], m)
+                for r in m.revisions:
+                    rev.add_metric([s.name, m.repo_id, m.repo_type, r.commit, ",".join(r.refs)], 1)
+            if rest:
+                table.add([s.name, OTHER, ""], Other(rest))
+        yield from (*table.families(), rev)

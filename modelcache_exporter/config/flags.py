@@ -1,0 +1,222 @@
+"""The exporter's configuration: flags > `MODELCACHE_*` environment > YAML file > defaults.
+
+Every setting is one field of `Config`; its metadata names the flag (node_exporter vocabulary), from
+which the environment variable (`MODELCACHE_` + upper-cased, `.`/`-` -> `_`) and the file key (the
+same dotted name, or nested mappings; `enabled:` stands for the bare switch) are derived.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from modelcache_exporter.config import roots as rootmod
+from modelcache_exporter.ledger.required import Requirement
+from modelcache_exporter.logs import sources as logsrc
+from modelcache_exporter.web.config import WebConfig
+
+
+def opt(flag: str, kind: str, default: Any, help: str) -> Any:
+    """Declare a setting: its flag name (without `--`), parser kind, default and help text."""
+    return field(default=default, metadata={"flag": flag, "kind": kind, "help": help})
+
+
+def env_name(flag: str) -> str:
+    """`collector.cache.poll-interval` -> `MODELCACHE_COLLECTOR_CACHE_POLL_INTERVAL`."""
+    return "MODELCACHE_" + flag.upper().replace(".", "_").replace("-", "_")
+
+
+def default_state_dir() -> str:
+    """`$XDG_STATE_HOME/modelcache-exporter`, else `~/.local/state/modelcache-exporter`."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "modelcache-exporter")
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings, validated. `roots` is filled from `--path.cache`, the file, or discovery."""
+
+    web_listen_address: str = opt(
+        "web.listen-address",
+        "address",
+        "127.0.0.1:10860",
+        "Address to listen on (host:port, :port for all interfaces). Loopback by default.",
+    )
+    web_telemetry_path: str = opt("web.telemetry-path", "str", "/metrics", "Path under which to expose metrics.")
+    web_config_file: str = opt(
+        "web.config.file",
+        "str",
+        "",
+        "Web configuration file (Prometheus exporter-toolkit format): TLS, client certificates, basic auth.",
+    )
+    path_cache: tuple[str, ...] = opt(
+        "path.cache",
+        "paths",
+        (),
+        "A cache root to watch (repeatable). Default: discover the HF hub, Xet, torch and ModelScope caches.",
+    )
+    path_state: str = opt("path.state", "str", "", "State directory (ledger, log positions, probe files).")
+    path_procfs: str = opt("path.procfs", "str", "/proc", "procfs mountpoint.")
+    path_sysfs: str = opt("path.sysfs", "str", "/sys", "sysfs mountpoint.")
+    config_file: str = opt("config.file", "str", "", "YAML configuration file (cache roots and any setting).")
+    log_level: str = opt("log.level", "str", "info", "Only log messages with the given severity or above.")
+    log_format: str = opt("log.format", "str", "logfmt", "Output format of log messages: logfmt or json.")
+    cache: bool = opt("collector.cache", "bool", True, "Enable the cache collector (sizes, models, index).")
+    cache_reconcile_interval: float = opt(
+        "collector.cache.reconcile-interval",
+        "duration",
+        600.0,
+        "How often a size pass over every root checks the event-driven index for drift.",
+    )
+    cache_poll_interval: float = opt(
+        "collector.cache.poll-interval",
+        "duration",
+        5.0,
+        "Poll period for roots without inotify (network filesystems, watch limit reached).",
+    )
+    cache_max_models: int = opt(
+        "collector.cache.max-models",
+        "int",
+        200,
+        'Per-model series per root; the smallest models beyond it are summed as repo="(other)".',
+    )
+    cache_scan_workers: int = opt(
+        "collector.cache.scan-workers",
+        "count",
+        2,
+        "Worker processes for the cold scan at start (0: scan in the exporter's own process).",
+    )
+    cache_max_watches: int = opt(
+        "collector.cache.max-watches",
+        "int",
+        8192,
+        "Most inotify watches per root; a root needing more is polled instead.",
+    )
+    filesystem: bool = opt("collector.filesystem", "bool", True, "Enable the filesystem collector (statvfs).")
+    filesystem_interval: float = opt(
+        "collector.filesystem.interval", "duration", 15.0, "How often each root's filesystem is sampled."
+    )
+    filesystem_timeout: float = opt(
+        "collector.filesystem.timeout",
+        "duration",
+        5.0,
+        "A statvfs running longer than this is reported as an error (dead network mount).",
+    )
+    diskstats: bool = opt("collector.diskstats", "bool", True, "Enable the disk IO latency collector.")
+    diskstats_interval: float = opt(
+        "collector.diskstats.interval", "duration", 15.0, "How often the kernel's disk statistics are sampled."
+    )
+    probe: bool = opt(
+        "collector.probe", "bool", True, "Enable the active IO probe (only where a probe directory is known)."
+    )
+    probe_interval: float = opt("collector.probe.interval", "duration", 60.0, "Period of the active IO probe.")
+    probe_dir: str = opt(
+        "collector.probe.dir",
+        "str",
+        "",
+        "Probe directory for every root on its filesystem (default: the state directory, when it shares one).",
+    )
+    textfile_output: str = opt(
+        "collector.textfile.output",
+        "str",
+        "",
+        "Also write all metrics atomically to this file (node_exporter textfile format).",
+    )
+    textfile_interval: float = opt(
+        "collector.textfile.interval", "duration", 15.0, "How often the textfile output is rewritten."
+    )
+    logs: bool = opt(
+        "collector.logs",
+        "bool",
+        True,
+        "Enable the web UI log collector (log sources from --path.webui-log or the file's logs: list).",
+    )
+    path_webui_log: tuple[str, ...] = opt(
+        "path.webui-log",
+        "paths",
+        (),
+        "A web UI log file or glob to follow (repeatable); plain text, Docker json-file or CRI, detected.",
+    )
+    logs_poll_interval: float = opt(
+        "collector.logs.poll-interval", "duration", 0.25, "How often logs are checked for lines, rotation, truncation."
+    )
+    logs_max_line_bytes: int = opt(
+        "collector.logs.max-line-bytes", "int", 65536, "Longest log line kept; the rest is discarded and counted."
+    )
+    logs_max_repos: int = opt(
+        "collector.logs.max-repos",
+        "int",
+        50,
+        'Distinct repo labels of the log download metrics; later repos are summed as repo="(other)".',
+    )
+    logs_read_backlog: bool = opt(
+        "collector.logs.read-backlog",
+        "bool",
+        True,
+        "On first sight of an existing log, read what it holds (as untimed history) instead of starting at its end.",
+    )
+    logs_rotate_wait: float = opt(
+        "collector.logs.rotate-wait",
+        "duration",
+        5.0,
+        "How long a rotated or deleted log file is still read after its path moved on.",
+    )
+    logs_position_interval: float = opt(
+        "collector.logs.position-interval",
+        "duration",
+        5.0,
+        "How often log read positions are saved to the state directory (and on stop).",
+    )
+    webui: bool = opt(
+        "collector.webui",
+        "bool",
+        True,
+        "Enable the web UI load-time collector (needs a log source, a process pattern or a ready URL).",
+    )
+    webui_process_pattern: str = opt(
+        "collector.webui.process-pattern",
+        "str",
+        "",
+        "Regex on command lines that finds the web UI process; its start time starts a load (e.g. webui\\.py).",
+    )
+    webui_ready_url: str = opt(
+        "collector.webui.ready-url",
+        "str",
+        "",
+        "URL probed until it answers below 400; the first success ends a load (e.g. http://127.0.0.1:7860/).",
+    )
+    webui_interval: float = opt(
+        "collector.webui.interval", "duration", 1.0, "Period of the web UI process check and readiness probe."
+    )
+    webui_ready_timeout: float = opt(
+        "collector.webui.ready-timeout", "duration", 2.0, "Timeout of one readiness probe."
+    )
+    ledger: bool = opt(
+        "collector.ledger", "bool", True,
+        "Enable the download ledger: downloads seen on disk, classified first, new_revision or redownload.")
+    ledger_stall_after: float = opt(
+        "collector.ledger.stall-after", "duration", 300.0,
+        "A partial download that has not grown for this long is stalled.")
+    required_profile: str = opt(
+        "collector.required.profile", "str", "",
+        "Built-in set of required models to check: indextts2 (default: none).")
+    required_interval: float = opt(
+        "collector.required.interval", "duration", 30.0, "How often the required models are checked.")
+    required: tuple[Requirement, ...] = ()
+    log_sources: tuple[logsrc.LogSourceConfig, ...] = ()
+    log_patterns: tuple[logsrc.PatternConfig, ...] = ()
+    roots: tuple[rootmod.RootConfig, ...] = ()
+    web: WebConfig = field(default_factory=WebConfig)
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        """(host, port) to bind."""
+        from modelcache_exporter.base.values import parse_listen_address
+
+        return parse_listen_address(self.web_listen_address)
+
+
+def settings() -> list[Any]:
+    """The declared settings (dataclass fields that carry a flag)."""
+    return [f for f in fields(Config) if "flag" in f.metadata]

@@ -1,0 +1,190 @@
+"""The download ledger's bookkeeping, run on the ledger's thread (`monitor.Ledger`): syncs each changed model
+against the store, classifies arrivals, counts removals and wipes, records what the log reports.
+
+The first scan of a root the ledger has never seen only records what is there (nothing is counted);
+after that, every arrival is a download: `first`, `new_revision` or `redownload`. A model that cannot
+be read during that first scan is recorded, not counted, once it can be read.
+
+The filesystem is the authority. Downloads the web UI's log reports are classified only while the
+sidecar has seen none of its cache roots since it started (the volume is not shared with it): then
+each finished download of the log is an artifact `repo/file` of the pseudo-root `log:<source>`, and a
+download read from the log's backlog at first sight is recorded, not counted. So a download seen in
+both is counted once, and a backlog never pages.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from modelcache_exporter.base.log import kv
+from modelcache_exporter.index.root import RootRef
+from modelcache_exporter.index.state import RootState
+from modelcache_exporter.ledger.artifacts import artifact_size, list_artifacts
+from modelcache_exporter.ledger.classify import RETURNED, Arrival, diff
+from modelcache_exporter.ledger.identity import FileId
+from modelcache_exporter.ledger.partials import Partials
+from modelcache_exporter.ledger.stats import Counters
+from modelcache_exporter.ledger.store import Store
+from modelcache_exporter.logs.events import LogEvent
+from modelcache_exporter.scan.hub import parse_repo_dirname
+from modelcache_exporter.scan.model import Model
+
+if TYPE_CHECKING:
+    from modelcache_exporter.ledger.monitor import LedgerSettings
+
+log = logging.getLogger(__name__)
+UPSERT = (
+    "INSERT INTO artifacts (root, model, ident, size, first_seen, last_seen, fetched, present, inode, stamp) "
+    "VALUES (?,?,?,?,?,?,?,1,?,?) ON CONFLICT(root, model, ident) DO UPDATE SET size=excluded.size, "
+    "last_seen=excluded.last_seen, fetched=fetched+excluded.fetched, present=1, inode=excluded.inode, "
+    "stamp=excluded.stamp"
+)
+
+
+def repo_of(key: str, layout: str) -> str:
+    """The repo label of a model known only by its key (hub folder names carry the repo id)."""
+    parsed = parse_repo_dirname(key) if layout == "hf-hub" else None
+    return parsed[1] if parsed else key
+
+
+class LedgerSync:
+    """The ledger's store and counters, and the syncing that keeps them in step with the disk and the log."""
+
+    def __init__(self, path: str, states: Callable[[], tuple[RootState, ...]], settings: LedgerSettings) -> None:
+        self.store = Store(path)
+        self.states, self.settings = states, settings
+        self.counters = Counters()
+        self.partials = Partials()
+        self._seeding: dict[str, bool] = {}
+        #: models that could not be read when they changed: (model, seeding), synced again every tick
+        self._unread: dict[tuple[RootRef, str], tuple[Model | None, bool]] = {}
+        self._seen_roots = False  # a cache root was present at some point: the log never classifies again
+
+    def _root_seeding(self, ref: RootRef, initial: bool) -> bool:
+        """Whether syncs of this root now only record (its first scan, never seen before); on first sight
+        of the root, its counters start from the ledger's history."""
+        if ref.name not in self._seeding:
+            self._seeding[ref.name] = initial and not self.store.seeded(ref.name)
+            self.counters.set_present(ref.name, *self.store.present_bytes(ref.name))
+            for repo in sorted(set(self.store.repos(ref.name).values())):
+                self.counters.track(ref.name, repo)
+            self.counters.remember(ref.name, self.store.last_redownloads(ref.name), self.store.last_wipe(ref.name))
+        return self._seeding[ref.name]
+
+    def _sync_or_retry(self, ref: RootRef, key: str, model: Model | None, initial: bool) -> None:
+        """Sync a model; one that cannot be read now is kept as last recorded and tried again each tick
+        (with the verdict mode of its first try: unreadable during the first scan, it is only recorded)."""
+        retry = self._unread.get((ref, key))
+        seeding = retry[1] if retry is not None else self._root_seeding(ref, initial)
+        try:
+            self.sync(ref, key, model, seeding)
+        except OSError as exc:
+            if retry is None:
+                log.warning(
+                    "cannot list a model's files; the ledger keeps it as last seen and retries",
+                    extra=kv(root=ref.name, key=key, error=exc.strerror or str(exc)),
+                )
+            self._unread[(ref, key)] = (model, seeding)
+            return
+        if self._unread.pop((ref, key), None) is not None:
+            log.info("model readable again; ledger synced", extra=kv(root=ref.name, key=key))
+
+    def sync(self, ref: RootRef, key: str, model: Model | None, seeding: bool) -> None:
+        """Compare one model on disk with the ledger; record (and unless seeding, count) the difference."""
+        current = list_artifacts(ref.path, ref.layout, key)
+        rows = self.store.rows(ref.name, key)
+        revs = {r.commit for r in model.revisions} if model and ref.layout == "hf-hub" else set()
+        revs |= {seen.revision for seen in current.values() if seen.revision}
+        d = diff(current, rows, self.store.commits(ref.name, key), revs, ref.layout)
+        now = time.time()
+        arrivals = []
+        for ident, reason in d.arrived:
+            size = artifact_size(ref.path, ref.layout, key, ident)
+            seconds = self.partials.finished(ref.name, key, current[ident].hint, now) if reason != RETURNED else None
+            replaced = ident in rows and rows[ident].present
+            arrivals.append(Arrival(ident, reason, size, seconds, current[ident].file, replaced))
+        removed = [(ident, rows[ident].size) for ident in d.removed]
+        stamps: list[tuple[object, ...]] = [(current[i].file.stamp, ref.name, key, i) for i in d.unstamped]
+        repo = model.repo_id if model else repo_of(key, ref.layout)
+        self._record(ref, key, repo, (arrivals, removed, stamps), revs, seeding, now)
+
+    def _record(
+        self,
+        ref: RootRef,
+        key: str,
+        repo: str,
+        changes: tuple[list[Arrival], list[tuple[str, int]], list[tuple[object, ...]]],
+        revs: set[str],
+        seeding: bool,
+        now: float,
+    ) -> None:
+        arrivals, removed, stamps = changes
+        downloads = [a for a in arrivals if a.reason != RETURNED and not seeding]
+        self.store.transaction(
+            [
+                (UPSERT, [_artifact_row(ref.name, key, a, now, seeding) for a in arrivals]),
+                (
+                    "UPDATE artifacts SET present=0, last_seen=? WHERE root=? AND model=? AND ident=?",
+                    [(now, ref.name, key, ident) for ident, _size in removed],
+                ),
+                ("UPDATE artifacts SET stamp=? WHERE root=? AND model=? AND ident=?", stamps),
+                ("INSERT OR IGNORE INTO commits VALUES (?,?,?,?)", [(ref.name, key, rev, now) for rev in revs]),
+                ("INSERT OR REPLACE INTO models VALUES (?,?,?)", [(ref.name, key, repo)] if arrivals else []),
+                (
+                    "INSERT INTO downloads VALUES (?,?,?,?,?,?,?,?)",
+                    [(now, ref.name, key, repo, a.ident, a.reason, a.size, a.seconds) for a in downloads],
+                ),
+            ]
+        )
+        wipes = self.counters.root(ref.name).wipes
+        self.counters.track(ref.name, repo)
+        self.counters.apply(ref.name, repo, arrivals, removed, seeding, now, self.settings)
+        if self.counters.root(ref.name).wipes != wipes:
+            self.store.mark_wipe(ref.name, now)
+            log.warning("cache root wiped: it lost most of its bytes at once", extra=kv(root=ref.name))
+        self._log_downloads(ref.name, repo, downloads)
+
+    @staticmethod
+    def _log_downloads(root: str, repo: str, downloads: list[Arrival]) -> None:
+        if not downloads:
+            return
+        reasons = sorted({a.reason for a in downloads})
+        log.log(
+            logging.WARNING if "redownload" in reasons else logging.INFO,
+            "downloads finished",
+            extra=kv(root=root, repo=repo, count=len(downloads), reasons=",".join(reasons)),
+        )
+
+    def _from_log(self, ev: LogEvent) -> None:
+        """Classify a download the log reports, when the filesystem cannot: no cache root has been seen.
+        A backlog line (read at first sight, untimed) is recorded, not counted."""
+        states = self.states()
+        self._seen_roots = self._seen_roots or any(s.present for s in states)
+        if self._seen_roots or not all(s.ready for s in states):
+            return
+        ref = RootRef(f"log:{ev.log or 'log'}", "", "log")
+        model, ident = ev.repo or "(unknown)", ev.file or "(unknown)"
+        rows = self.store.rows(ref.name, model)
+        reason = "redownload" if ident in rows else "first"
+        arrival = Arrival(ident, reason, ev.bytes_total or 0, ev.seconds, FileId(0, 0), replaced=ident in rows)
+        self._root_seeding(ref, initial=False)
+        self._record(ref, model, model, ([arrival], [], []), set(), not ev.timed, ev.time)
+
+    def _reseed(self, states: tuple[RootState, ...]) -> None:
+        log.warning("re-recording the cache content in the in-memory ledger (nothing is counted)")
+        for s in states:
+            self._seeding[s.name] = True
+            self.counters.set_present(s.name, 0, 0)
+            ref = RootRef(s.name, s.path, s.layout)
+            for m in s.models:
+                self._sync_or_retry(ref, m.key, m, initial=True)
+            self.store.mark_seeded(s.name)
+            self._seeding.pop(s.name, None)
+
+
+def _artifact_row(root: str, key: str, a: Arrival, now: float, seeding: bool) -> tuple[object, ...]:
+    fetched = 0 if seeding or a.reason == RETURNED else 1
+    return (root, key, a.ident, a.size, now, now, fetched, a.file.inode, a.file.stamp)
