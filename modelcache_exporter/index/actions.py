@@ -6,54 +6,54 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modelcache_exporter.index.layouts import LIST
+from modelcache_exporter.index.schedule import Rescan, Tick
 from modelcache_exporter.index.watch import WatchLimitReached
 from modelcache_exporter.index.watching import fall_back
 from modelcache_exporter.scan.model import Model
 
 if TYPE_CHECKING:
-    from modelcache_exporter.index.root import RootIndex
+    from modelcache_exporter.index.rootcore import RootCore
 
 STORE_MIN_GAP = 10.0
 
 
-def mark(idx: RootIndex, key: str, now: float) -> None:
+def mark(idx: RootCore, key: str, now: float) -> None:
     """Schedule an exact rescan of `key` after the debounce delay."""
-    due = now + idx.settings.debounce
-    idx._next.setdefault(f"m:{key}", due)
-    if idx._next[f"m:{key}"] > due:
-        idx._next[f"m:{key}"] = due
-    if idx._extras.store_files and "store" not in idx._next:
-        idx._next["store"] = now + STORE_MIN_GAP
+    idx.schedule.at_latest(Rescan(key), now + idx.settings.debounce)
+    if idx.index.extras.store_files and Tick.STORE not in idx.schedule:
+        idx.schedule.at(Tick.STORE, now + STORE_MIN_GAP)
 
 
-def relist(idx: RootIndex, now: float) -> None:
+def relist(idx: RootCore, now: float) -> None:
     """Models appeared or disappeared above the model level: diff the listing."""
-    assert idx._ops is not None
-    if idx._watches is not None:
+    ops, watches = idx.index.ops, idx.index.watches
+    assert ops is not None
+    if watches is not None:
         try:
-            for d in idx._ops.listing_dirs():
-                idx._watches.watch(d, LIST)
+            for d in ops.listing_dirs():
+                watches.watch(d, LIST)
         except WatchLimitReached as exc:
             fall_back(idx, str(exc))
-    keys = set(idx._ops.list_keys())
-    for key in keys.symmetric_difference(idx._models):
+    keys = set(ops.list_keys())
+    for key in keys.symmetric_difference(idx.index.models):
         mark(idx, key, now)
 
 
-def apply(idx: RootIndex, key: str, new: Model | None) -> bool:
+def apply(idx: RootCore, key: str, new: Model | None) -> bool:
     """Put a model's new report in the index; True when it changed."""
-    old = idx._models.get(key)
-    if key in idx._unverified:
-        idx._unverified.remove(key)
+    models = idx.index.models
+    old = models.get(key)
+    if key in idx.index.unverified:
+        idx.index.unverified.remove(key)
     if new is None:
         if old is None:
             return False
-        del idx._models[key]
-        if idx._watches is not None:
-            idx._watches.drop(key)
+        del models[key]
+        if idx.index.watches is not None:
+            idx.index.watches.drop(key)
     else:
-        idx._models[key] = new
+        models[key] = new
         if old == new:
             return False
-    idx._notify(key, old, new)
+    idx.notify(key, old, new)
     return True

@@ -25,6 +25,7 @@ from modelcache_exporter.index import upkeep, watching, worker
 from modelcache_exporter.index.layouts import LayoutOps
 from modelcache_exporter.index.parallel import scan_parallel
 from modelcache_exporter.index.rootcore import RootCore
+from modelcache_exporter.index.schedule import Tick
 from modelcache_exporter.index.types import IndexSettings, Listener, RootRef
 from modelcache_exporter.scan import UNKNOWN
 from modelcache_exporter.scan.model import RootExtras, error_from_os
@@ -49,28 +50,27 @@ class RootIndex(RootCore):
             except Exception:  # the index must outlive any surprise on disk
                 log.exception("index step failed; retrying", extra=kv(root=self.cfg.name))
                 self._halt.wait(1.0)
-        if self._watches is not None:
-            self._watches.clear()
+        self.index.clear_watches()
 
     def _step(self) -> None:
-        if self._ops is None:
-            if self.events.drain().root_gone and self._watches is not None:
-                self._watches.clear()  # an undecided root's folder was replaced: watch the new one
+        if self.index.ops is None:
+            if self.events.drain().root_gone:
+                self.index.clear_watches()  # an undecided root's folder was replaced: watch the new one
             if not self._start():
                 self.events.wait(self.settings.poll, self._halt)
             return
         batch = self.events.drain()
         self.stats.events += batch.events
         if batch.root_gone or not os.path.isdir(self.cfg.path):
-            self._lose_root()
+            self.lose_root()
             return
         now = time.monotonic()
         if batch.overflow:
             self.stats.overflows += 1
-            self._next["reconcile"] = now
+            self.schedule.at(Tick.RECONCILE, now)
         worker.step(self, batch, now)
-        if not self._unverified:  # the link pass goes on between events, without sleeping
-            self.events.wait_until(min(self._next.values(), default=now + 1.0), self._halt)
+        if not self.index.unverified:  # the link pass goes on between events, without sleeping
+            self.events.wait_until(self.schedule.next_time(default=now + 1.0), self._halt)
 
     # -- start and loss of a root -----------------------------------------------------------------
     def _start(self) -> bool:
@@ -88,20 +88,20 @@ class RootIndex(RootCore):
             self._undecided()
             return False
         layout = self.decision.layout
-        self._ops = LayoutOps(path, layout, self.cfg.model or os.path.basename(path), self.exclude)
-        self._status = replace(self._status, layout=layout, layout_source=self.decision.choice.source)
+        self.index.ops = LayoutOps(path, layout, self.cfg.model or os.path.basename(path), self.exclude)
+        self.status = replace(self.status, layout=layout, layout_source=self.decision.choice.source)
         mode = watching.setup_watches(self)
-        self._sigs = {}
+        self.index.sigs = {}
         if mode == "poll":  # signatures before the scan, so nothing changes unseen in between
-            upkeep.record_signatures(self)
+            upkeep.record_signatures(self.index)
         t0 = time.monotonic()
         self._cold_scan(layout)
         now = time.monotonic()
-        self._next = {"reconcile": now + self.settings.reconcile, "incomplete": now + 1.0}
+        self.schedule.reset({Tick.RECONCILE: now + self.settings.reconcile, Tick.INCOMPLETE: now + 1.0})
         if mode == "poll":
-            self._next["poll"] = now + self.settings.poll
-        self._publish(present=True, ready=True, verified=not self._unverified, mode=mode, problem="")
-        seconds, models = round(time.monotonic() - t0, 3), len(self._models)
+            self.schedule.at(Tick.POLL, now + self.settings.poll)
+        self.publish(present=True, ready=True, verified=not self.index.unverified, mode=mode, problem="")
+        seconds, models = round(time.monotonic() - t0, 3), len(self.index.models)
         log.info(
             "cache root indexed",
             extra=kv(root=self.cfg.name, path=path, layout=layout, models=models, mode=mode, seconds=seconds),
@@ -112,13 +112,13 @@ class RootIndex(RootCore):
     def _undecided(self) -> None:
         """An existing root with nothing decisive in it: indexed with no models (once, so the ledger has seen
         it), its folder watched, and looked at again on every change in it (or every `poll` seconds)."""
-        mode = self._watch_root()
-        if self._status.layout_source == UNKNOWN and self._status.present and not self._status.problem:
+        mode = self.watch_root()
+        if self.status.layout_source == UNKNOWN and self.status.present and not self.status.problem:
             return
-        self._extras = RootExtras()
-        self._status = replace(self._status, layout=UNKNOWN, layout_source=UNKNOWN)
-        self._publish(present=True, ready=True, verified=True, mode=mode, problem="")
-        self._root_event("indexed")
+        self.index.extras = RootExtras()
+        self.status = replace(self.status, layout=UNKNOWN, layout_source=UNKNOWN)
+        self.publish(present=True, ready=True, verified=True, mode=mode, problem="")
+        self.root_event("indexed")
         log.info(
             "cache root indexed; layout not yet known (nothing in it tells)",
             extra=kv(root=self.cfg.name, path=self.cfg.path, layout=UNKNOWN, models=0, mode=mode),
@@ -126,14 +126,13 @@ class RootIndex(RootCore):
 
     def _missing(self, path: str) -> None:
         problem = "not a directory" if os.path.lexists(path) else "missing"
-        if self._watches is not None:
-            self._watches.clear()  # an undecided root's folder watch, if any
-        if not self._status.ready or self._status.present or self._status.problem != problem:
-            if not self._status.ready:
-                self._root_event("missing")
-            elif self._status.present:  # seen (undecided or unreadable), now gone
-                self._root_event("lost")
-            self._publish(present=False, ready=True, problem=problem)
+        self.index.clear_watches()  # an undecided root's folder watch, if any
+        if not self.status.ready or self.status.present or self.status.problem != problem:
+            if not self.status.ready:
+                self.root_event("missing")
+            elif self.status.present:  # seen (undecided or unreadable), now gone
+                self.root_event("lost")
+            self.publish(present=False, ready=True, problem=problem)
             log.warning(
                 "cache root is %s; will check again every %ss",
                 problem,
@@ -143,9 +142,9 @@ class RootIndex(RootCore):
 
     def _unreadable(self, exc: OSError) -> None:
         error = error_from_os(exc, "")
-        if self._extras.errors != (error,):
-            self._extras = RootExtras(errors=(error,))
-            self._publish(present=True, ready=True, problem=error.message)
+        if self.index.extras.errors != (error,):
+            self.index.extras = RootExtras(errors=(error,))
+            self.publish(present=True, ready=True, problem=error.message)
             log.warning(
                 "cache root cannot be read (%s); will try again every %ss",
                 error.message,
@@ -155,26 +154,13 @@ class RootIndex(RootCore):
 
     def _cold_scan(self, layout: str) -> None:
         """The size pass (in worker processes the first time), then the models told to the listeners."""
-        assert self._ops is not None
+        assert self.index.ops is not None
         t0 = time.monotonic()
-        result = scan_parallel(self._ops, self.settings.scan_workers if self._cold else 0)
-        self._record_scan("size" if layout == "hf-hub" else "reconcile", t0)
-        self._models = {m.key: m for m in result.models}
-        self._extras = result.extras
-        self._unverified = [m.key for m in result.models if not m.verified]
+        result = scan_parallel(self.index.ops, self.settings.scan_workers if self._cold else 0)
+        self.record_scan("size" if layout == "hf-hub" else "reconcile", t0)
+        self.index.models = {m.key: m for m in result.models}
+        self.index.extras = result.extras
+        self.index.unverified = [m.key for m in result.models if not m.verified]
         for m in result.models:
-            self._notify(m.key, None, m, initial=True)
-        self._root_event("indexed")
-
-    def _lose_root(self) -> None:
-        log.warning("cache root disappeared", extra=kv(root=self.cfg.name, path=self.cfg.path))
-        for key, old in list(self._models.items()):
-            self._notify(key, old, None)
-        self._root_event("lost")
-        self._models, self._extras, self._unverified, self._sigs = {}, RootExtras(), [], {}
-        if self._watches is not None:
-            self._watches.clear()
-        self._ops = None
-        self.events.drain()
-        problem = "not a directory" if os.path.lexists(self.cfg.path) else "missing"
-        self._publish(present=False, problem=problem, verified=False)
+            self.notify(m.key, None, m, initial=True)
+        self.root_event("indexed")

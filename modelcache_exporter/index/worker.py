@@ -10,97 +10,96 @@ from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.actions import apply, mark, relist
 from modelcache_exporter.index.events import Batch
 from modelcache_exporter.index.layouts import LIST, STORE
+from modelcache_exporter.index.schedule import Rescan, Settle, Tick
 from modelcache_exporter.index.upkeep import poll, reconcile, refresh_store, tick_incomplete, verify_some
 from modelcache_exporter.index.watch import WatchLimitReached
 from modelcache_exporter.index.watching import ensure_watches, fall_back
 from modelcache_exporter.index.watchset import ROOT
 
 if TYPE_CHECKING:
-    from modelcache_exporter.index.root import RootIndex
+    from modelcache_exporter.index.rootcore import RootCore
 
 log = logging.getLogger(__name__)
 VERIFY_PUBLISH_GAP = 1.0
 
 
-def step(idx: RootIndex, batch: Batch, now: float) -> None:
+def step(idx: RootCore, batch: Batch, now: float) -> None:
     """One round of work; publishes a new state when anything changed."""
     changed = False
+    schedule, index = idx.schedule, idx.index
     for target, kind, name, _mask in batch.items:
         route(idx, target, kind, name, now)
-    if now >= idx._next.get("reconcile", now + 1):
+    if schedule.is_due(Tick.RECONCILE, now):
         changed |= reconcile(idx)
-    if idx._status.mode == "poll" and now >= idx._next.get("poll", now + 1):
+    if idx.status.mode == "poll" and schedule.is_due(Tick.POLL, now):
         poll(idx, now)
     changed |= rescan_due(idx, now)
-    if idx._unverified:  # the link pass publishes at most once a second (each publish re-encodes /metrics)
-        idx._verify_dirty |= verify_some(idx)
-        if idx._verify_dirty and (not idx._unverified or now >= idx._next.get("verify_publish", 0.0)):
-            changed, idx._verify_dirty = True, False
-            idx._next["verify_publish"] = now + VERIFY_PUBLISH_GAP
-        if not idx._unverified:
-            idx._next.pop("verify_publish", None)
-    if now >= idx._next.get("incomplete", now + 1):
+    if index.unverified:  # the link pass publishes at most once a second (each publish re-encodes /metrics)
+        index.verify_dirty |= verify_some(idx)
+        if index.verify_dirty and (not index.unverified or not schedule.waiting(Tick.VERIFY_PUBLISH, now)):
+            changed, index.verify_dirty = True, False
+            schedule.at(Tick.VERIFY_PUBLISH, now + VERIFY_PUBLISH_GAP)
+        if not index.unverified:
+            schedule.cancel(Tick.VERIFY_PUBLISH)
+    if schedule.is_due(Tick.INCOMPLETE, now):
         changed |= tick_incomplete(idx)
-        idx._next["incomplete"] = now + idx.settings.incomplete_tick
-    if now >= idx._next.get("store", now + 1):
-        idx._next.pop("store")
-        changed |= refresh_store(idx)
+        schedule.at(Tick.INCOMPLETE, now + idx.settings.incomplete_tick)
+    if schedule.is_due(Tick.STORE, now):
+        schedule.cancel(Tick.STORE)
+        changed |= refresh_store(index, idx.cfg.path)
     if changed:
         idx.stats.last_change_time = time.time()
-        idx._publish(verified=not idx._unverified)
+        idx.publish(verified=not index.unverified)
 
 
-def route(idx: RootIndex, target: str, kind: str, name: str, now: float) -> None:
+def route(idx: RootCore, target: str, kind: str, name: str, now: float) -> None:
     """Turn one watch event into dirty models."""
-    assert idx._ops is not None
+    assert idx.index.ops is not None
     if kind == "gone":
-        if idx._watches is not None:
-            idx._watches.forget_gone()
+        if idx.index.watches is not None:
+            idx.index.watches.forget_gone()
         if target not in (ROOT, LIST, STORE):
             mark(idx, target, now)
         return
     if target == ROOT:
-        target = idx._ops.key_for_root_event(name) or ""
+        target = idx.index.ops.key_for_root_event(name) or ""
         if not target:
             return
     if target == LIST:
         relist(idx, now)
     elif target == STORE:
-        idx._next.setdefault("store", now + idx.settings.debounce)
+        idx.schedule.unless_due(Tick.STORE, now + idx.settings.debounce)
     else:
         mark(idx, target, now)
 
 
-def rescan(idx: RootIndex, key: str) -> bool:
+def rescan(idx: RootCore, key: str) -> bool:
     """Exact rescan of one model (watches first, so nothing lands unseen between the two)."""
-    assert idx._ops is not None
+    ops = idx.index.ops
+    assert ops is not None
     t0 = time.monotonic()
     try:
-        ensure_watches(idx, key)
+        ensure_watches(idx.index, key)
     except WatchLimitReached as exc:
         fall_back(idx, str(exc))
     except OSError as exc:
         log.warning("cannot watch a model folder: %s", exc, extra=kv(root=idx.cfg.name, key=key))
-    if idx._status.mode == "poll" or idx._watches is None:
-        idx._sigs[key] = idx._ops.signature(key)
+    if idx.status.mode == "poll" or idx.index.watches is None:
+        idx.index.sigs[key] = ops.signature(key)
     try:
-        new = idx._ops.scan_one(key)
+        new = ops.scan_one(key)
     except OSError as exc:  # the root cannot be searched now (permission): the model is kept as last seen
         log.warning("cannot rescan a model: %s", exc.strerror or exc, extra=kv(root=idx.cfg.name, key=key))
         return False
-    idx._record_scan("rescan", t0)
+    idx.record_scan("rescan", t0)
     return apply(idx, key, new)
 
 
-def rescan_due(idx: RootIndex, now: float) -> bool:
+def rescan_due(idx: RootCore, now: float) -> bool:
     """Rescan every model whose debounce (or settle) time has come."""
     changed = False
-    for name, due in sorted(idx._next.items(), key=lambda kv_: kv_[1]):
-        if due > now or not name.startswith(("m:", "s:")):
-            continue
-        del idx._next[name]
-        key = name[2:]
-        changed |= rescan(idx, key)
-        if name.startswith("m:"):
-            idx._next[f"s:{key}"] = now + idx.settings.settle
+    for job in idx.schedule.take_due_rescans(now):
+        changed |= rescan(idx, job.key)
+        if isinstance(job, Rescan):
+            idx.schedule.at(Settle(job.key), now + idx.settings.settle)
     return changed
