@@ -18,7 +18,7 @@ from modelcache_exporter.config.parser import PROG, parse
 from modelcache_exporter.memory import limit_arenas
 
 SIGNAL_POLL = 0.5
-log = logging.getLogger("exporter")
+log = logging.getLogger(logsetup.PACKAGE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -47,11 +47,15 @@ class Formatter(logging.Formatter):
         return " ".join(f"{k}={_quote(v)}" for k, v in fields.items())
 
 
+#: The root of every logger of this package (each module logs to `logging.getLogger(__name__)`).
+PACKAGE = __name__.split(".")[0]
+
+
 def setup(level: str = "info", fmt: str = "logfmt") -> None:
-    """Send the `exporter` loggers to stderr at `level`; other libraries' loggers stay quiet."""
+    """Send the package's loggers to stderr at `level`; other libraries' loggers stay quiet."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(Formatter(fmt))
-    logger = logging.getLogger("exporter")
+    logger = logging.getLogger(PACKAGE)
     logger.handlers[:] = [handler]
     logger.setLevel(LEVELS[level])
     logger.propagate = False
