@@ -25,7 +25,8 @@ from modelcache_exporter.collectors.webui import WebuiCollector
 from modelcache_exporter.config.flags import Config
 from modelcache_exporter.fshealth.health import RootHealth
 from modelcache_exporter.index import CacheIndex, IndexSettings, LayoutMemory, RootState
-from modelcache_exporter.ledger.monitor import Ledger, LedgerSettings
+from modelcache_exporter.ledger.monitor import Ledger
+from modelcache_exporter.ledger.settings import LedgerSettings
 from modelcache_exporter.logs.events import DOWNLOAD_FINISHED
 from modelcache_exporter.logs.monitor import LogMonitor, MonitorSettings
 from modelcache_exporter.web.server import landing_page
