@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import Metric
 
-from modelcache_exporter.collectors.base import PREFIX, gauge
+from modelcache_exporter.collectors.families import counter, gauge
 from modelcache_exporter.fshealth.health import RootHealth
 from modelcache_exporter.fshealth.sampler import DiskSampler
 
@@ -42,7 +42,7 @@ class DiskstatsCollector:
             "1 if the root has a block device with kernel statistics (0 for overlay, tmpfs and network filesystems).",
             ["root"],
         )
-        counters = [CounterMetricFamily(f"{PREFIX}disk_{n}", doc, labels=["root", "device"]) for n, doc, _ in COUNTERS]
+        counters = [counter(f"disk_{n}", doc, ["root", "device"]) for n, doc, _ in COUNTERS]
         now = gauge("disk_io_now", "IOs in flight.", ["root", "device"])
         stats = self.sampler.stats
         for h in self.roots:

@@ -9,7 +9,7 @@ from importlib import metadata
 from prometheus_client.core import Metric
 
 from modelcache_exporter import __version__
-from modelcache_exporter.collectors.base import gauge
+from modelcache_exporter.collectors.families import gauge
 
 
 def _version(dist: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import HistogramMetricFamily, Metric
 
-from modelcache_exporter.collectors.base import PREFIX, gauge
+from modelcache_exporter.collectors.families import PREFIX, counter, gauge
 from modelcache_exporter.fshealth.health import RootHealth
 
 
@@ -31,7 +31,7 @@ class ProbeCollector:
             "1 if the probe runs for this root (a writable probe directory on the same filesystem, not read-only).",
             ["root"],
         )
-        errors = CounterMetricFamily(PREFIX + "probe_errors", "Probe runs that failed.", labels=["root"])
+        errors = counter("probe_errors", "Probe runs that failed.", ["root"])
         for h in self.roots:
             st = h.probe
             enabled.add_metric([h.root.name], float(st.enabled))

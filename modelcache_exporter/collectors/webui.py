@@ -11,8 +11,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import HistogramMetricFamily, Metric
 
-from modelcache_exporter.collectors.base import PREFIX, gauge
-from modelcache_exporter.collectors.logs import counter
+from modelcache_exporter.collectors.families import PREFIX, counter, gauge
 from modelcache_exporter.logs.monitor import LogMonitor
 
 
