@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from prometheus_client.core import Metric
 
 from modelcache_exporter.collectors.families import counter, gauge
+from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.fshealth.health import RootHealth
 from modelcache_exporter.fshealth.sampler import DiskSampler
 
@@ -57,3 +58,9 @@ class DiskstatsCollector:
                 fam.add_metric(lab, float(getattr(st, attr)))
             now.add_metric(lab, st.in_progress)
         yield from (info, known, *counters, now)
+
+
+@register("diskstats")
+def _diskstats(w: Workers) -> DiskstatsCollector | None:
+    """Reads the disk sampler, when it runs."""
+    return DiskstatsCollector(w.disk, w.health) if w.disk is not None else None

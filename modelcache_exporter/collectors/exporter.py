@@ -10,6 +10,7 @@ from prometheus_client.core import Metric
 
 from modelcache_exporter import __version__
 from modelcache_exporter.collectors.families import gauge
+from modelcache_exporter.collectors.registry import Workers, register
 
 
 def _version(dist: str) -> str:
@@ -35,3 +36,9 @@ class ExporterCollector:
         )
         info.add_metric(self.labels, 1)
         yield info
+
+
+@register("exporter")
+def _exporter(_w: Workers) -> ExporterCollector:
+    """Always."""
+    return ExporterCollector()

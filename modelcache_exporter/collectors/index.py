@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import Metric
 
 from modelcache_exporter.collectors.families import GaugeTable, Spec, counter, gauge
+from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.index.state import MODES, PASSES, RootState
 
 GAUGES: tuple[Spec, ...] = (
@@ -74,3 +75,9 @@ class IndexCollector:
                 family.add_metric([s.name], float(get(s) or 0))
         yield from (*gauges.families()[:2], mode, gauges.families()[2], scans, dur, *times.families())
         yield from (family for family, _get in counters)
+
+
+@register("index")
+def _index(w: Workers) -> IndexCollector | None:
+    """Reads the index, when the cache collector runs."""
+    return IndexCollector(w.index.states) if w.index is not None else None

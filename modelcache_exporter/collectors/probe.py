@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from prometheus_client.core import HistogramMetricFamily, Metric
 
 from modelcache_exporter.collectors.families import PREFIX, counter, gauge
+from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.fshealth.health import RootHealth
 
 
@@ -39,3 +40,9 @@ class ProbeCollector:
             for op, (buckets, total) in st.histogram.snapshot().items():
                 hist.add_metric([h.root.name, op], buckets, total)
         yield from (hist, enabled, errors)
+
+
+@register("probe")
+def _probe(w: Workers) -> ProbeCollector | None:
+    """Reads the roots' probes, when switched on."""
+    return ProbeCollector(w.health) if w.probe else None
