@@ -25,26 +25,14 @@ from modelcache_exporter.ledger.artifacts import artifact_size, list_artifacts
 from modelcache_exporter.ledger.classify import RETURNED, Arrival, diff
 from modelcache_exporter.ledger.identity import FileId
 from modelcache_exporter.ledger.partials import Partials
+from modelcache_exporter.ledger.records import UPSERT, artifact_row, log_downloads, repo_of
 from modelcache_exporter.ledger.settings import LedgerSettings
 from modelcache_exporter.ledger.stats import Counters
 from modelcache_exporter.ledger.store import Store
 from modelcache_exporter.logs.events import LogEvent
-from modelcache_exporter.scan.hub import parse_repo_dirname
 from modelcache_exporter.scan.model import Model
 
 log = logging.getLogger(__name__)
-UPSERT = (
-    "INSERT INTO artifacts (root, model, ident, size, first_seen, last_seen, fetched, present, inode, stamp) "
-    "VALUES (?,?,?,?,?,?,?,1,?,?) ON CONFLICT(root, model, ident) DO UPDATE SET size=excluded.size, "
-    "last_seen=excluded.last_seen, fetched=fetched+excluded.fetched, present=1, inode=excluded.inode, "
-    "stamp=excluded.stamp"
-)
-
-
-def repo_of(key: str, layout: str) -> str:
-    """The repo label of a model known only by its key (hub folder names carry the repo id)."""
-    parsed = parse_repo_dirname(key) if layout == "hf-hub" else None
-    return parsed[1] if parsed else key
 
 
 class LedgerSync:
@@ -150,7 +138,7 @@ class LedgerSync:
         downloads = [a for a in arrivals if a.reason != RETURNED and not seeding]
         self.store.transaction(
             [
-                (UPSERT, [_artifact_row(ref.name, key, a, now, seeding) for a in arrivals]),
+                (UPSERT, [artifact_row(ref.name, key, a, now, seeding) for a in arrivals]),
                 (
                     "UPDATE artifacts SET present=0, last_seen=? WHERE root=? AND model=? AND ident=?",
                     [(now, ref.name, key, ident) for ident, _size in removed],
@@ -170,18 +158,7 @@ class LedgerSync:
         if self.counters.root(ref.name).wipes != wipes:
             self.store.mark_wipe(ref.name, now)
             log.warning("cache root wiped: it lost most of its bytes at once", extra=kv(root=ref.name))
-        self._log_downloads(ref.name, repo, downloads)
-
-    @staticmethod
-    def _log_downloads(root: str, repo: str, downloads: list[Arrival]) -> None:
-        if not downloads:
-            return
-        reasons = sorted({a.reason for a in downloads})
-        log.log(
-            logging.WARNING if "redownload" in reasons else logging.INFO,
-            "downloads finished",
-            extra=kv(root=root, repo=repo, count=len(downloads), reasons=",".join(reasons)),
-        )
+        log_downloads(ref.name, repo, downloads)
 
     def from_log(self, ev: LogEvent) -> None:
         """Classify a download the log reports, when the filesystem cannot: no cache root has been seen.
@@ -208,8 +185,3 @@ class LedgerSync:
                 self.sync_model(ref, m.key, m, initial=True)
             self.store.mark_seeded(s.name)
             self._seeding.pop(s.name, None)
-
-
-def _artifact_row(root: str, key: str, a: Arrival, now: float, seeding: bool) -> tuple[object, ...]:
-    fetched = 0 if seeding or a.reason == RETURNED else 1
-    return (root, key, a.ident, a.size, now, now, fetched, a.file.inode, a.file.stamp)
