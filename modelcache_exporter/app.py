@@ -13,19 +13,14 @@ from prometheus_client.process_collector import ProcessCollector
 from modelcache_exporter import __version__
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.collectors.base import ScrapeCollector, ScrapeTimer, Source
-from modelcache_exporter.collectors.cache import CacheCollector
-from modelcache_exporter.collectors.diskstats import DiskSampler, DiskstatsCollector
-from modelcache_exporter.collectors.exporter import ExporterCollector
-from modelcache_exporter.collectors.filesystem import FilesystemCollector
-from modelcache_exporter.collectors.index import IndexCollector
-from modelcache_exporter.collectors.ledger import LedgerCollector
-from modelcache_exporter.collectors.logs import LogCollector
-from modelcache_exporter.collectors.probe import ProbeCollector
-from modelcache_exporter.collectors.webui import WebuiCollector
+from modelcache_exporter.collectors.catalog import build
+from modelcache_exporter.collectors.registry import Workers
 from modelcache_exporter.config.flags import Config
 from modelcache_exporter.fshealth.health import RootHealth
+from modelcache_exporter.fshealth.sampler import DiskSampler
 from modelcache_exporter.index import CacheIndex, IndexSettings, LayoutMemory, RootState
-from modelcache_exporter.ledger.monitor import Ledger, LedgerSettings
+from modelcache_exporter.ledger.monitor import Ledger
+from modelcache_exporter.ledger.settings import LedgerSettings
 from modelcache_exporter.logs.events import DOWNLOAD_FINISHED
 from modelcache_exporter.logs.monitor import LogMonitor, MonitorSettings
 from modelcache_exporter.web.server import landing_page
@@ -45,46 +40,9 @@ class Exporter:
         self.cfg = cfg
         self.extra_sources = list(extra_sources)
         self.timer = ScrapeTimer()
-        self.ledger = (
-            Ledger(
-                os.path.join(cfg.path_state, "ledger.sqlite"),
-                self._states,
-                cfg.required,
-                LedgerSettings(stall_after=cfg.ledger_stall_after, required_interval=cfg.required_interval),
-                cfg.path_procfs,
-            )
-            if cfg.cache and cfg.ledger
-            else None
-        )
-        self.index = (
-            CacheIndex(
-                cfg.roots,
-                IndexSettings(
-                    reconcile=cfg.cache_reconcile_interval,
-                    poll=cfg.cache_poll_interval,
-                    max_watches=cfg.cache_max_watches,
-                    scan_workers=cfg.cache_scan_workers,
-                ),
-                listeners=(self.ledger,) if self.ledger else (),
-                memory=LayoutMemory(cfg.path_state, [r.path for r in cfg.roots]),
-            )
-            if cfg.cache
-            else None
-        )
-        self.health: list[RootHealth] = []
-        if cfg.filesystem or cfg.diskstats or cfg.probe:
-            self.health = [
-                RootHealth(
-                    r,
-                    cfg.path_procfs,
-                    cfg.path_sysfs,
-                    cfg.filesystem_interval,
-                    self._probe_dirs(r.probe_dir),
-                    cfg.probe_interval if cfg.probe else 0.0,
-                    statvfs,
-                )
-                for r in cfg.roots
-            ]
+        self.ledger = self._new_ledger() if cfg.cache and cfg.ledger else None
+        self.index = self._new_index() if cfg.cache else None
+        self.health = self._new_health(statvfs) if cfg.filesystem or cfg.diskstats or cfg.probe else []
         self.disk = DiskSampler(cfg.path_procfs, cfg.diskstats_interval) if cfg.diskstats else None
         self.logs = build_monitor(cfg)
         if self.logs is not None and self.ledger is not None:
@@ -95,6 +53,40 @@ class Exporter:
         self._halt = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    def _new_ledger(self) -> Ledger:
+        cfg = self.cfg
+        settings = LedgerSettings(stall_after=cfg.ledger_stall_after, required_interval=cfg.required_interval)
+        path = os.path.join(cfg.path_state, "ledger.sqlite")
+        return Ledger(path, self._states, cfg.required, settings, cfg.path_procfs)
+
+    def _new_index(self) -> CacheIndex:
+        cfg = self.cfg
+        settings = IndexSettings(
+            reconcile=cfg.cache_reconcile_interval,
+            poll=cfg.cache_poll_interval,
+            max_watches=cfg.cache_max_watches,
+            scan_workers=cfg.cache_scan_workers,
+        )
+        memory = LayoutMemory(cfg.path_state, [r.path for r in cfg.roots])
+        return CacheIndex(cfg.roots, settings, listeners=(self.ledger,) if self.ledger else (), memory=memory)
+
+    def _new_health(self, statvfs: Callable[[str], os.statvfs_result]) -> list[RootHealth]:
+        """One sampler per root: its filesystem, its block device, its probe."""
+        cfg = self.cfg
+        probe_interval = cfg.probe_interval if cfg.probe else 0.0
+        return [
+            RootHealth(
+                r,
+                cfg.path_procfs,
+                cfg.path_sysfs,
+                cfg.filesystem_interval,
+                self._probe_dirs(r.probe_dir),
+                probe_interval,
+                statvfs,
+            )
+            for r in cfg.roots
+        ]
+
     def _states(self) -> tuple[RootState, ...]:
         return self.index.states() if self.index is not None else ()
 
@@ -103,25 +95,21 @@ class Exporter:
         return (explicit,) if explicit else (os.path.join(self.cfg.path_state, "probe"),)
 
     def _sources(self) -> list[Source]:
+        """The registered collectors that have something to read (`collectors.catalog`), then the extra ones."""
         cfg = self.cfg
-        sources: list[Source] = []
-        if self.index is not None:
-            sources += [CacheCollector(self.index.states, cfg.cache_max_models), IndexCollector(self.index.states)]
-        if self.ledger is not None:
-            sources.append(LedgerCollector(self.ledger))
-        if cfg.filesystem:
-            sources.append(FilesystemCollector(self.health, cfg.filesystem_timeout))
-        if self.disk is not None:
-            sources.append(DiskstatsCollector(self.disk, self.health))
-        if cfg.probe:
-            sources.append(ProbeCollector(self.health))
-        if self.logs is not None and self.logs.runners:
-            sources.append(LogCollector(self.logs))
-        if self.logs is not None and cfg.webui:
-            sources.append(WebuiCollector(self.logs))
-        sources.append(ExporterCollector())
-        sources.extend(self.extra_sources)
-        return sources
+        workers = Workers(
+            self.index,
+            self.ledger,
+            self.health,
+            self.disk,
+            self.logs,
+            max_models=cfg.cache_max_models,
+            filesystem_timeout=cfg.filesystem_timeout,
+            filesystem=cfg.filesystem,
+            probe=cfg.probe,
+            webui=cfg.webui,
+        )
+        return [*build(workers), *self.extra_sources]
 
     def start(self) -> None:
         """Create the state directory and start every background thread."""

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from modelcache_exporter.collectors.ledger import LedgerCollector
 from modelcache_exporter.ledger.classify import Arrival
-from modelcache_exporter.ledger.monitor import LedgerSettings
+from modelcache_exporter.ledger.settings import LedgerSettings
 from modelcache_exporter.ledger.stats import Counters
 
 QUIET = ["--no-collector.filesystem", "--no-collector.diskstats", "--no-collector.probe"]

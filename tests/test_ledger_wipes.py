@@ -5,7 +5,7 @@ removals remembered for the decision stay bounded."""
 from __future__ import annotations
 
 from modelcache_exporter.ledger.classify import Arrival
-from modelcache_exporter.ledger.monitor import LedgerSettings
+from modelcache_exporter.ledger.settings import LedgerSettings
 from modelcache_exporter.ledger.stats import Counters
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import Metric
 
 from modelcache_exporter.collectors.families import GaugeTable, Spec, gauge
+from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.scan.model import CORRUPTION_KINDS, ERROR_KINDS, Model
 
@@ -144,3 +145,9 @@ class CacheCollector:
             if rest:
                 table.add([s.name, OTHER, ""], Other(rest))
         yield from (*table.families(), rev)
+
+
+@register("cache")
+def _cache(w: Workers) -> CacheCollector | None:
+    """Reads the index, when the cache collector runs."""
+    return CacheCollector(w.index.states, w.max_models) if w.index is not None else None

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import Metric
 
-from modelcache_exporter.collectors.base import PREFIX, gauge
+from modelcache_exporter.collectors.families import counter, gauge
+from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.fshealth.health import RootHealth
 from modelcache_exporter.fshealth.sampler import DiskSampler
 
@@ -42,7 +43,7 @@ class DiskstatsCollector:
             "1 if the root has a block device with kernel statistics (0 for overlay, tmpfs and network filesystems).",
             ["root"],
         )
-        counters = [CounterMetricFamily(f"{PREFIX}disk_{n}", doc, labels=["root", "device"]) for n, doc, _ in COUNTERS]
+        counters = [counter(f"disk_{n}", doc, ["root", "device"]) for n, doc, _ in COUNTERS]
         now = gauge("disk_io_now", "IOs in flight.", ["root", "device"])
         stats = self.sampler.stats
         for h in self.roots:
@@ -57,3 +58,9 @@ class DiskstatsCollector:
                 fam.add_metric(lab, float(getattr(st, attr)))
             now.add_metric(lab, st.in_progress)
         yield from (info, known, *counters, now)
+
+
+@register("diskstats")
+def _diskstats(w: Workers) -> DiskstatsCollector | None:
+    """Reads the disk sampler, when it runs."""
+    return DiskstatsCollector(w.disk, w.health) if w.disk is not None else None

@@ -9,7 +9,8 @@ from importlib import metadata
 from prometheus_client.core import Metric
 
 from modelcache_exporter import __version__
-from modelcache_exporter.collectors.base import gauge
+from modelcache_exporter.collectors.families import gauge
+from modelcache_exporter.collectors.registry import Workers, register
 
 
 def _version(dist: str) -> str:
@@ -35,3 +36,9 @@ class ExporterCollector:
         )
         info.add_metric(self.labels, 1)
         yield info
+
+
+@register("exporter")
+def _exporter(_w: Workers) -> ExporterCollector:
+    """Always."""
+    return ExporterCollector()

@@ -1,11 +1,11 @@
-"""Building metric families: our prefix, and gauges declared as data."""
+"""Building metric families: our prefix, gauges and counters, and gauges declared as data."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 PREFIX = "modelcache_"
 
@@ -13,6 +13,11 @@ PREFIX = "modelcache_"
 def gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
     """A gauge family with our prefix."""
     return GaugeMetricFamily(PREFIX + name, doc, labels=list(labels))
+
+
+def counter(name: str, doc: str, labels: Sequence[str] = ()) -> CounterMetricFamily:
+    """A counter family with our prefix (the `_total` suffix is added on exposition)."""
+    return CounterMetricFamily(PREFIX + name, doc, labels=list(labels))
 
 
 #: A gauge declared as data: (name without prefix, help text, how to read its value from an object;

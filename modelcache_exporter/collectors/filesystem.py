@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from prometheus_client.core import Metric
 
 from modelcache_exporter.collectors.families import GaugeTable, Spec, gauge
+from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.fshealth.health import RootHealth
 
 SPACE: tuple[Spec, ...] = (
@@ -70,3 +71,9 @@ class FilesystemCollector:
                 ro.add_metric(lab, float(s.readonly))
                 space.add(lab, s)
         yield from (info, *space.families(), ro, eph, err)
+
+
+@register("filesystem")
+def _filesystem(w: Workers) -> FilesystemCollector | None:
+    """Reads the roots' health samples, when switched on."""
+    return FilesystemCollector(w.health, w.filesystem_timeout) if w.filesystem else None

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import Metric
 
-from modelcache_exporter.collectors.families import PREFIX, GaugeTable, Spec, gauge
+from modelcache_exporter.collectors.families import GaugeTable, Spec, counter, gauge
+from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.index.state import MODES, PASSES, RootState
-
-
-def counter(name: str, doc: str, labels: list[str]) -> CounterMetricFamily:
-    """A counter family with our prefix (the `_total` suffix is added on exposition)."""
-    return CounterMetricFamily(PREFIX + name, doc, labels=labels)
-
 
 GAUGES: tuple[Spec, ...] = (
     ("index_ready", "1 once the root's first scan is done (0 while it runs).", lambda s: s.ready),
@@ -80,3 +75,9 @@ class IndexCollector:
                 family.add_metric([s.name], float(get(s) or 0))
         yield from (*gauges.families()[:2], mode, gauges.families()[2], scans, dur, *times.families())
         yield from (family for family, _get in counters)
+
+
+@register("index")
+def _index(w: Workers) -> IndexCollector | None:
+    """Reads the index, when the cache collector runs."""
+    return IndexCollector(w.index.states) if w.index is not None else None

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import HistogramMetricFamily, Metric
 
-from modelcache_exporter.collectors.families import PREFIX, GaugeTable, Spec, gauge
+from modelcache_exporter.collectors.families import PREFIX, GaugeTable, Spec, counter, gauge
+from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.ledger.classify import REASONS
 from modelcache_exporter.ledger.monitor import Ledger
 from modelcache_exporter.ledger.stats import BUCKETS, RootCounters
 from modelcache_exporter.ledger.store import ERROR_KINDS
-
-
-def counter(name: str, doc: str, labels: list[str]) -> CounterMetricFamily:
-    """A counter family with our prefix."""
-    return CounterMetricFamily(PREFIX + name, doc, labels=labels)
-
 
 COUNTS: tuple[Spec, ...] = (
     ("cache_wipes", "A root that lost most of its bytes at once (deleted, volume missing).", lambda c: c.wipes),
@@ -150,3 +145,9 @@ class LedgerCollector:
         for kind in ERROR_KINDS:
             errs.add_metric([kind], errors.get(kind, 0))
         yield from (up, errs)
+
+
+@register("ledger")
+def _ledger(w: Workers) -> LedgerCollector | None:
+    """Reads the ledger, when it runs."""
+    return LedgerCollector(w.ledger) if w.ledger is not None else None

@@ -10,17 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import HistogramMetricFamily, Metric
 
-from modelcache_exporter.collectors.base import PREFIX, gauge
+from modelcache_exporter.collectors.families import PREFIX, counter, gauge
+from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.logs.monitor import LogMonitor
 from modelcache_exporter.logs.stats import SOURCES
-
-
-def counter(name: str, doc: str, labels: list[str]) -> CounterMetricFamily:
-    """A counter family with our prefix (`_total` is added on exposition)."""
-    return CounterMetricFamily(PREFIX + name, doc, labels=labels)
-
 
 _HEALTH = (
     ("log_lines", "Lines read (split on newlines; Docker/CRI lines after joining partial lines).", "lines"),
@@ -100,3 +95,9 @@ class LogCollector:
         for (source, kind), n in sorted(d.errors.items()):
             errors.add_metric([source, kind], n)
         return [started, finished, size, hist, active, errors]
+
+
+@register("logs")
+def _logs(w: Workers) -> LogCollector | None:
+    """Reads the log monitor, when it follows a log."""
+    return LogCollector(w.logs) if w.logs is not None and w.logs.runners else None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import HistogramMetricFamily, Metric
 
-from modelcache_exporter.collectors.base import PREFIX, gauge
+from modelcache_exporter.collectors.families import PREFIX, counter, gauge
+from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.fshealth.health import RootHealth
 
 
@@ -31,7 +32,7 @@ class ProbeCollector:
             "1 if the probe runs for this root (a writable probe directory on the same filesystem, not read-only).",
             ["root"],
         )
-        errors = CounterMetricFamily(PREFIX + "probe_errors", "Probe runs that failed.", labels=["root"])
+        errors = counter("probe_errors", "Probe runs that failed.", ["root"])
         for h in self.roots:
             st = h.probe
             enabled.add_metric([h.root.name], float(st.enabled))
@@ -39,3 +40,9 @@ class ProbeCollector:
             for op, (buckets, total) in st.histogram.snapshot().items():
                 hist.add_metric([h.root.name, op], buckets, total)
         yield from (hist, enabled, errors)
+
+
+@register("probe")
+def _probe(w: Workers) -> ProbeCollector | None:
+    """Reads the roots' probes, when switched on."""
+    return ProbeCollector(w.health) if w.probe else None

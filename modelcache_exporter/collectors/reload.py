@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import Metric
 
-from modelcache_exporter.collectors.base import gauge
+from modelcache_exporter.collectors.families import gauge
 
 
 class ReloadStatus:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 from prometheus_client.core import HistogramMetricFamily, Metric
 
-from modelcache_exporter.collectors.base import PREFIX, gauge
-from modelcache_exporter.collectors.logs import counter
+from modelcache_exporter.collectors.families import PREFIX, counter, gauge
+from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.logs.monitor import LogMonitor
 
 
@@ -85,3 +85,9 @@ class WebuiCollector:
         if webui.rtf is not None:
             rtf.add_metric([], webui.rtf)
         return [errors, requests, hist, rtf]
+
+
+@register("webui")
+def _webui(w: Workers) -> WebuiCollector | None:
+    """Reads the log monitor, when it runs and the web UI collector is switched on."""
+    return WebuiCollector(w.logs) if w.logs is not None and w.webui else None

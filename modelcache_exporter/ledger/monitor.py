@@ -1,6 +1,6 @@
 """The download ledger's worker thread: listens to the index and the log monitor (on their threads it only
-queues), then on its own thread applies what was queued (the syncing itself is `sync.LedgerSync`) and ticks:
-models unreadable earlier, partial downloads, required models, the published counters.
+queues), then on its own thread applies what was queued to the syncing it holds (`sync.LedgerSync`) and
+ticks: models unreadable earlier, partial downloads, required models, the published counters.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from modelcache_exporter.index.root import RootRef
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.ledger.partials import locks_held, read_proc_locks, stalled
 from modelcache_exporter.ledger.required import Requirement, Status, evaluate
+from modelcache_exporter.ledger.settings import LedgerSettings
+from modelcache_exporter.ledger.stats import Counters
+from modelcache_exporter.ledger.store import Store
 from modelcache_exporter.ledger.sync import LedgerSync
 from modelcache_exporter.logs.events import LogEvent
 from modelcache_exporter.scan.model import Model
@@ -23,19 +25,8 @@ from modelcache_exporter.scan.model import Model
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class LedgerSettings:
-    """Tuning of the ledger."""
-
-    stall_after: float = 300.0
-    wipe_ratio: float = 0.5
-    wipe_window: float = 60.0
-    required_interval: float = 30.0
-    tick: float = 1.0
-
-
-class Ledger(threading.Thread, LedgerSync):
-    """Background worker; the collector reads `counters` and `required`."""
+class Ledger(threading.Thread):
+    """Background worker holding the ledger's syncing (`sync`); the collector reads `counters` and `required`."""
 
     def __init__(
         self,
@@ -45,8 +36,9 @@ class Ledger(threading.Thread, LedgerSync):
         settings: LedgerSettings,
         procfs: str = "/proc",
     ) -> None:
-        threading.Thread.__init__(self, name="ledger", daemon=True)
-        LedgerSync.__init__(self, path, states, settings)
+        super().__init__(name="ledger", daemon=True)
+        self.sync = LedgerSync(path, states, settings)
+        self.states, self.settings = states, settings
         self.requirements, self.procfs = requirements, procfs
         self.required: tuple[Status, ...] = ()
         self._cond = threading.Condition()
@@ -56,6 +48,21 @@ class Ledger(threading.Thread, LedgerSync):
         self._next_required = 0.0
         #: models the index listed in its first scan of each root since it (re)appeared
         self._listed: dict[str, set[str]] = {}
+
+    @property
+    def counters(self) -> Counters:
+        """The ledger's counters; scrapes read their published `snapshot`."""
+        return self.sync.counters
+
+    @property
+    def store(self) -> Store:
+        """The ledger's database."""
+        return self.sync.store
+
+    @property
+    def _unread(self) -> dict[tuple[RootRef, str], tuple[Model | None, bool]]:
+        """The models waiting for a retry (tests look at them)."""
+        return self.sync.unread
 
     # -- index listener (called on index threads: only queue) ---------------------------------
     def model_changed(self, ref: RootRef, key: str, old: Model | None, new: Model | None, initial: bool) -> None:
@@ -94,7 +101,7 @@ class Ledger(threading.Thread, LedgerSync):
                 for item in batch:
                     self._handle(*item)
                 for event in logs:
-                    self._from_log(event)
+                    self.sync.from_log(event)
                 self._tick(time.time())
             except Exception:  # the ledger must never take the exporter down
                 log.exception("ledger step failed")
@@ -106,31 +113,19 @@ class Ledger(threading.Thread, LedgerSync):
         if kind == "model":
             if initial:
                 self._listed.setdefault(ref.name, set()).add(key)
-            self._sync_or_retry(ref, key, model, initial)
+            self.sync.sync_model(ref, key, model, initial)
         elif kind in ("indexed", "missing"):
-            self._root_seeding(ref, initial=True)
-            if self._seeding.pop(ref.name, False):
-                self.store.mark_seeded(ref.name)
-                self.counters.set_present(ref.name, *self.store.present_bytes(ref.name))
-            self._gone_unseen(ref, self._listed.pop(ref.name, set()))
+            self.sync.root_scanned(ref, self._listed.pop(ref.name, set()))
         elif kind == "lost":
             self._listed.pop(ref.name, None)
         self._next_required = 0.0
 
-    def _gone_unseen(self, ref: RootRef, listed: set[str]) -> None:
-        """Models recorded present that the index's first look at the root did not list went away while
-        nobody watched (the exporter was down, the volume was replaced): removed now, so a wipe counts."""
-        for key in sorted(self.store.present_models(ref.name) - listed):
-            self._sync_or_retry(ref, key, None, initial=False)
-
     def _tick(self, now: float) -> None:
         states = self.states()
-        if self.store.lost_state:  # the database failed and its content is gone: re-record without counting
-            self.store.lost_state = False
-            self._reseed(states)
-        for (ref, key), (model, _seeding) in list(self._unread.items()):
-            self._sync_or_retry(ref, key, model, initial=False)  # the retry keeps its first verdict mode
-        self.partials.update(states, now)
+        self.sync.recover(states)
+        self.sync.retry_unread()
+        partials = self.sync.partials
+        partials.update(states, now)
         held = read_proc_locks(self.procfs)
         for s in states:
             self.counters.set_progress(
@@ -138,7 +133,7 @@ class Ledger(threading.Thread, LedgerSync):
                 len(s.incomplete),
                 stalled(s, self.settings.stall_after, now),
                 locks_held(s, held) if s.incomplete or s.layout == "hf-local-dir" else 0,
-                self.partials.started.get(s.name, 0),
+                partials.started.get(s.name, 0),
             )
         if self.requirements and now >= self._next_required:
             self.required = tuple(evaluate(r, states) for r in self.requirements)

@@ -5,12 +5,9 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from modelcache_exporter.ledger.classify import REASONS, RETURNED, Arrival
-
-if TYPE_CHECKING:
-    from modelcache_exporter.ledger.monitor import LedgerSettings
+from modelcache_exporter.ledger.settings import LedgerSettings
 
 BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
 MAX_REPOS = 50

@@ -1,4 +1,4 @@
-"""The download ledger's bookkeeping, run on the ledger's thread (`monitor.Ledger`): syncs each changed model
+"""The download ledger's bookkeeping, held and run by the ledger's thread (`monitor.Ledger`): syncs each changed model
 against the store, classifies arrivals, counts removals and wipes, records what the log reports.
 
 The first scan of a root the ledger has never seen only records what is there (nothing is counted);
@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.root import RootRef
@@ -26,28 +25,14 @@ from modelcache_exporter.ledger.artifacts import artifact_size, list_artifacts
 from modelcache_exporter.ledger.classify import RETURNED, Arrival, diff
 from modelcache_exporter.ledger.identity import FileId
 from modelcache_exporter.ledger.partials import Partials
+from modelcache_exporter.ledger.records import UPSERT, artifact_row, log_downloads, repo_of
+from modelcache_exporter.ledger.settings import LedgerSettings
 from modelcache_exporter.ledger.stats import Counters
 from modelcache_exporter.ledger.store import Store
 from modelcache_exporter.logs.events import LogEvent
-from modelcache_exporter.scan.hub import parse_repo_dirname
 from modelcache_exporter.scan.model import Model
 
-if TYPE_CHECKING:
-    from modelcache_exporter.ledger.monitor import LedgerSettings
-
 log = logging.getLogger(__name__)
-UPSERT = (
-    "INSERT INTO artifacts (root, model, ident, size, first_seen, last_seen, fetched, present, inode, stamp) "
-    "VALUES (?,?,?,?,?,?,?,1,?,?) ON CONFLICT(root, model, ident) DO UPDATE SET size=excluded.size, "
-    "last_seen=excluded.last_seen, fetched=fetched+excluded.fetched, present=1, inode=excluded.inode, "
-    "stamp=excluded.stamp"
-)
-
-
-def repo_of(key: str, layout: str) -> str:
-    """The repo label of a model known only by its key (hub folder names carry the repo id)."""
-    parsed = parse_repo_dirname(key) if layout == "hf-hub" else None
-    return parsed[1] if parsed else key
 
 
 class LedgerSync:
@@ -63,6 +48,34 @@ class LedgerSync:
         self._unread: dict[tuple[RootRef, str], tuple[Model | None, bool]] = {}
         self._seen_roots = False  # a cache root was present at some point: the log never classifies again
 
+    @property
+    def unread(self) -> dict[tuple[RootRef, str], tuple[Model | None, bool]]:
+        """The models that could not be read when they changed and wait for `retry_unread` (a copy)."""
+        return dict(self._unread)
+
+    def root_scanned(self, ref: RootRef, listed: set[str]) -> None:
+        """The index's first look at a root is done (it was listed, or found missing): a first scan only
+        recorded, from now on arrivals count. Models recorded present that this look did not `list` went
+        away while nobody watched (the exporter was down, the volume was replaced): removed now, so a wipe
+        counts."""
+        self._root_seeding(ref, initial=True)
+        if self._seeding.pop(ref.name, False):
+            self.store.mark_seeded(ref.name)
+            self.counters.set_present(ref.name, *self.store.present_bytes(ref.name))
+        for key in sorted(self.store.present_models(ref.name) - listed):
+            self.sync_model(ref, key, None, initial=False)
+
+    def retry_unread(self) -> None:
+        """Sync again the models that could not be read (each keeps the verdict mode of its first try)."""
+        for (ref, key), (model, _seeding) in list(self._unread.items()):
+            self.sync_model(ref, key, model, initial=False)
+
+    def recover(self, states: tuple[RootState, ...]) -> None:
+        """When the database failed and its content is gone, re-record what the roots hold, counting nothing."""
+        if self.store.lost_state:
+            self.store.lost_state = False
+            self._reseed(states)
+
     def _root_seeding(self, ref: RootRef, initial: bool) -> bool:
         """Whether syncs of this root now only record (its first scan, never seen before); on first sight
         of the root, its counters start from the ledger's history."""
@@ -74,13 +87,13 @@ class LedgerSync:
             self.counters.remember(ref.name, self.store.last_redownloads(ref.name), self.store.last_wipe(ref.name))
         return self._seeding[ref.name]
 
-    def _sync_or_retry(self, ref: RootRef, key: str, model: Model | None, initial: bool) -> None:
+    def sync_model(self, ref: RootRef, key: str, model: Model | None, initial: bool) -> None:
         """Sync a model; one that cannot be read now is kept as last recorded and tried again each tick
         (with the verdict mode of its first try: unreadable during the first scan, it is only recorded)."""
         retry = self._unread.get((ref, key))
         seeding = retry[1] if retry is not None else self._root_seeding(ref, initial)
         try:
-            self.sync(ref, key, model, seeding)
+            self._sync(ref, key, model, seeding)
         except OSError as exc:
             if retry is None:
                 log.warning(
@@ -92,7 +105,7 @@ class LedgerSync:
         if self._unread.pop((ref, key), None) is not None:
             log.info("model readable again; ledger synced", extra=kv(root=ref.name, key=key))
 
-    def sync(self, ref: RootRef, key: str, model: Model | None, seeding: bool) -> None:
+    def _sync(self, ref: RootRef, key: str, model: Model | None, seeding: bool) -> None:
         """Compare one model on disk with the ledger; record (and unless seeding, count) the difference."""
         current = list_artifacts(ref.path, ref.layout, key)
         rows = self.store.rows(ref.name, key)
@@ -125,7 +138,7 @@ class LedgerSync:
         downloads = [a for a in arrivals if a.reason != RETURNED and not seeding]
         self.store.transaction(
             [
-                (UPSERT, [_artifact_row(ref.name, key, a, now, seeding) for a in arrivals]),
+                (UPSERT, [artifact_row(ref.name, key, a, now, seeding) for a in arrivals]),
                 (
                     "UPDATE artifacts SET present=0, last_seen=? WHERE root=? AND model=? AND ident=?",
                     [(now, ref.name, key, ident) for ident, _size in removed],
@@ -145,20 +158,9 @@ class LedgerSync:
         if self.counters.root(ref.name).wipes != wipes:
             self.store.mark_wipe(ref.name, now)
             log.warning("cache root wiped: it lost most of its bytes at once", extra=kv(root=ref.name))
-        self._log_downloads(ref.name, repo, downloads)
+        log_downloads(ref.name, repo, downloads)
 
-    @staticmethod
-    def _log_downloads(root: str, repo: str, downloads: list[Arrival]) -> None:
-        if not downloads:
-            return
-        reasons = sorted({a.reason for a in downloads})
-        log.log(
-            logging.WARNING if "redownload" in reasons else logging.INFO,
-            "downloads finished",
-            extra=kv(root=root, repo=repo, count=len(downloads), reasons=",".join(reasons)),
-        )
-
-    def _from_log(self, ev: LogEvent) -> None:
+    def from_log(self, ev: LogEvent) -> None:
         """Classify a download the log reports, when the filesystem cannot: no cache root has been seen.
         A backlog line (read at first sight, untimed) is recorded, not counted."""
         states = self.states()
@@ -180,11 +182,6 @@ class LedgerSync:
             self.counters.set_present(s.name, 0, 0)
             ref = RootRef(s.name, s.path, s.layout)
             for m in s.models:
-                self._sync_or_retry(ref, m.key, m, initial=True)
+                self.sync_model(ref, m.key, m, initial=True)
             self.store.mark_seeded(s.name)
             self._seeding.pop(s.name, None)
-
-
-def _artifact_row(root: str, key: str, a: Arrival, now: float, seeding: bool) -> tuple[object, ...]:
-    fetched = 0 if seeding or a.reason == RETURNED else 1
-    return (root, key, a.ident, a.size, now, now, fetched, a.file.inode, a.file.stamp)

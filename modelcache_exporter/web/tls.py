@@ -19,47 +19,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from modelcache_exporter.base.values import ConfigError
+from modelcache_exporter.web.tlsnames import CIPHERS, CLIENT_AUTH, VERSIONS
 from modelcache_exporter.web.values import as_bool, as_strings
-
-VERSIONS = {
-    "TLS10": ssl.TLSVersion.TLSv1,
-    "TLS11": ssl.TLSVersion.TLSv1_1,
-    "TLS12": ssl.TLSVersion.TLSv1_2,
-    "TLS13": ssl.TLSVersion.TLSv1_3,
-}
-#: client_auth_type -> verify mode (None: not supported)
-CLIENT_AUTH = {
-    "": ssl.CERT_NONE,
-    "NoClientCert": ssl.CERT_NONE,
-    "RequestClientCert": ssl.CERT_NONE,
-    "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
-    "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
-    "RequireAnyClientCert": None,
-    "RequireClientCert": None,
-}
-#: Go's cipher suite names (crypto/tls CipherSuites()) -> OpenSSL names; None for TLS 1.3 suites, which Go and
-#: OpenSSL both always enable and neither lets this list change.
-CIPHERS: dict[str, str | None] = {
-    "TLS_RSA_WITH_AES_128_CBC_SHA": "AES128-SHA",
-    "TLS_RSA_WITH_AES_256_CBC_SHA": "AES256-SHA",
-    "TLS_RSA_WITH_AES_128_GCM_SHA256": "AES128-GCM-SHA256",
-    "TLS_RSA_WITH_AES_256_GCM_SHA384": "AES256-GCM-SHA384",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA": "ECDHE-ECDSA-AES128-SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA": "ECDHE-ECDSA-AES256-SHA",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": "ECDHE-RSA-AES128-SHA",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA": "ECDHE-RSA-AES256-SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": "ECDHE-RSA-AES128-GCM-SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384": "ECDHE-RSA-AES256-GCM-SHA384",
-    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-ECDSA-CHACHA20-POLY1305",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-RSA-CHACHA20-POLY1305",
-    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305": "ECDHE-ECDSA-CHACHA20-POLY1305",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305": "ECDHE-RSA-CHACHA20-POLY1305",
-    "TLS_AES_128_GCM_SHA256": None,
-    "TLS_AES_256_GCM_SHA384": None,
-    "TLS_CHACHA20_POLY1305_SHA256": None,
-}
 
 
 def _version(value: object, where: str, default: str) -> ssl.TLSVersion:
@@ -110,13 +71,34 @@ def server_context(tls: Mapping[str, Any], base: str, where: str, files: list[st
             f"{where}: curve_preferences is not supported (Python's ssl cannot set a curve list); "
             "remove it to use OpenSSL's default curves"
         )
-    cert_path, cert_text = _source(tls, "cert_file", "cert", base, where)
-    key_path, key_text = _source(tls, "key_file", "key", base, where)
-    ca_path, ca_text = _source(tls, "client_ca_file", "client_ca", base, where)
-    if not (cert_path or cert_text):
+    cert = _source(tls, "cert_file", "cert", base, where)
+    key = _source(tls, "key_file", "key", base, where)
+    ca = _source(tls, "client_ca_file", "client_ca", base, where)
+    if not any(cert):
         raise ConfigError(f"{where}: missing cert_file (the server certificate, PEM)")
-    if not (key_path or key_text):
+    if not any(key):
         raise ConfigError(f"{where}: missing key_file (the server's private key, PEM)")
+    mode = _verify_mode(tls, where, has_ca=any(ca))
+    versions = _versions(tls, where)
+    ciphers = _openssl_ciphers(tls, where)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        _configure(ctx, versions, (cert, key, ca), mode, ciphers)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
+        raise ConfigError(
+            f"{where}: cannot load the certificates ({reason}); check cert_file, key_file and "
+            "client_ca_file (PEM, key unencrypted and matching the certificate)"
+        ) from None
+    if as_bool(tls.get("prefer_server_cipher_suites", True), f"{where}.prefer_server_cipher_suites"):
+        ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    files += [path for path, _text in (cert, key, ca) if path]
+    return ctx
+
+
+def _verify_mode(tls: Mapping[str, Any], where: str, has_ca: bool) -> ssl.VerifyMode:
+    """How client certificates are verified (`client_auth_type`), checked against the client CA and
+    `client_allowed_sans`."""
     auth = str(tls.get("client_auth_type") or "")
     if auth not in CLIENT_AUTH:
         choices = ", ".join(k for k, v in CLIENT_AUTH.items() if k and v is not None)
@@ -127,7 +109,6 @@ def server_context(tls: Mapping[str, Any], base: str, where: str, files: list[st
             f"{where}: client_auth_type {auth} is not supported (Python's ssl cannot require a client certificate "
             "without verifying it); use RequireAndVerifyClientCert with client_ca_file"
         )
-    has_ca = bool(ca_path or ca_text)
     if has_ca and mode == ssl.CERT_NONE:
         raise ConfigError(
             f"{where}: client_ca_file is set but client_auth_type does not verify client certificates; "
@@ -140,42 +121,51 @@ def server_context(tls: Mapping[str, Any], base: str, where: str, files: list[st
     sans = as_strings(tls.get("client_allowed_sans"), f"{where}.client_allowed_sans")
     if sans and mode != ssl.CERT_REQUIRED:
         raise ConfigError(f"{where}: client_allowed_sans needs client_auth_type RequireAndVerifyClientCert")
+    return mode
+
+
+def _versions(tls: Mapping[str, Any], where: str) -> tuple[ssl.TLSVersion, ssl.TLSVersion]:
+    """The lowest and highest TLS versions offered (`min_version`, `max_version`; TLS 1.2 to 1.3 by default)."""
     low = _version(tls.get("min_version"), f"{where}.min_version", "TLS12")
     high = _version(tls.get("max_version"), f"{where}.max_version", "TLS13")
     if low > high:
         raise ConfigError(f"{where}: min_version is above max_version")
+    return low, high
+
+
+def _openssl_ciphers(tls: Mapping[str, Any], where: str) -> list[str]:
+    """The OpenSSL names of the TLS 1.2 suites of `cipher_suites` (Go's names; TLS 1.3 suites have none)."""
     ciphers = as_strings(tls.get("cipher_suites"), f"{where}.cipher_suites")
     unknown = [c for c in ciphers if c not in CIPHERS]
     if unknown:
         raise ConfigError(
             f"{where}: unknown cipher suite {unknown[0]!r}; use Go's names (e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)"
         )
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    try:
-        ctx.minimum_version, ctx.maximum_version = low, high
-        with contextlib.ExitStack() as stack:
-            cert = cert_path or stack.enter_context(_pem_file(cert_text))
-            key = key_path or stack.enter_context(_pem_file(key_text))
-            ctx.load_cert_chain(cert, key, password=lambda: b"")  # an encrypted key fails instead of prompting
-        if has_ca:
-            if ca_path:
-                ctx.load_verify_locations(cafile=ca_path)
-            else:
-                ctx.load_verify_locations(cadata=ca_text)
-        ctx.verify_mode = mode
-        legacy = [name for c in ciphers if (name := CIPHERS[c])]
-        if legacy:
-            ctx.set_ciphers(":".join(legacy))
-    except (ssl.SSLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
-        raise ConfigError(
-            f"{where}: cannot load the certificates ({reason}); check cert_file, key_file and "
-            "client_ca_file (PEM, key unencrypted and matching the certificate)"
-        ) from None
-    if as_bool(tls.get("prefer_server_cipher_suites", True), f"{where}.prefer_server_cipher_suites"):
-        ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
-    files += [p for p in (cert_path, key_path, ca_path) if p]
-    return ctx
+    return [name for c in ciphers if (name := CIPHERS[c])]
+
+
+def _configure(
+    ctx: ssl.SSLContext,
+    versions: tuple[ssl.TLSVersion, ssl.TLSVersion],
+    pems: tuple[tuple[str, str], tuple[str, str], tuple[str, str]],
+    mode: ssl.VerifyMode,
+    ciphers: list[str],
+) -> None:
+    """Load the server certificate and key and the client CA, each a (path, inline text) pair, and set the
+    versions, the verify mode and the cipher list (an empty list keeps OpenSSL's)."""
+    (cert_path, cert_text), (key_path, key_text), (ca_path, ca_text) = pems
+    ctx.minimum_version, ctx.maximum_version = versions
+    with contextlib.ExitStack() as stack:
+        cert = cert_path or stack.enter_context(_pem_file(cert_text))
+        key = key_path or stack.enter_context(_pem_file(key_text))
+        ctx.load_cert_chain(cert, key, password=lambda: b"")  # an encrypted key fails instead of prompting
+    if ca_path:
+        ctx.load_verify_locations(cafile=ca_path)
+    elif ca_text:
+        ctx.load_verify_locations(cadata=ca_text)
+    ctx.verify_mode = mode
+    if ciphers:
+        ctx.set_ciphers(":".join(ciphers))
 
 
 def san_allowed(peer: Mapping[str, Any] | None, allowed: tuple[str, ...]) -> bool:
