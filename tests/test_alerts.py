@@ -7,17 +7,16 @@ before `for:` elapses and one after with exact labels and annotations, plus "X d
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 from helpers import REPO_ROOT, require_tool
+
+import mixin.alerts as gen
 
 ALERTS = REPO_ROOT / "alerts"
 RULES = ALERTS / "modelcache.rules.yml"
@@ -26,25 +25,14 @@ RUNBOOK = ALERTS / "RUNBOOK.md"
 TESTS = sorted((Path(__file__).parent / "rules").glob("*.yml"))
 
 
-def load_generator() -> ModuleType:
-    """alerts/generate.py as a module (alerts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("alerts_generate", ALERTS / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def rules() -> list[dict[str, Any]]:
     doc = yaml.safe_load(RULES.read_text())
     return [r for g in doc["groups"] for r in g["rules"]]
 
 
 def test_committed_rules_equal_a_fresh_generation() -> None:
-    gen = load_generator()
     for name, text in gen.render().items():
-        assert (ALERTS / name).read_text() == text, f"alerts/{name} is stale: run python alerts/generate.py"
+        assert (ALERTS / name).read_text() == text, f"alerts/{name} is stale: run python -m mixin"
 
 
 def test_prometheusrule_holds_the_same_groups() -> None:
@@ -114,7 +102,6 @@ def test_every_alert_has_firing_and_silent_cases() -> None:
 
 
 def test_every_alert_is_annotated() -> None:
-    gen = load_generator()
     seen: dict[str, set[str]] = {}
     for r in rules():
         name = r["alert"]
@@ -141,7 +128,6 @@ def test_runbook_has_a_full_section_per_alert() -> None:
 
 
 def test_selector_and_runbook_url_are_configurable() -> None:
-    gen = load_generator()
     text = gen.render('job="mc",env="prod"', "https://wiki.example/RUNBOOK.md")[gen.RULES_FILE]
     for expr in (r["expr"] for g in yaml.safe_load(text)["groups"] for r in g["rules"]):
         assert "modelcache-exporter" not in expr
@@ -153,7 +139,6 @@ def test_selector_and_runbook_url_are_configurable() -> None:
 @pytest.mark.parametrize("key", ["disk_usage_warning", "load_seconds", "index_stale_seconds"])
 def test_thresholds_come_from_the_table(key: str) -> None:
     """Changing a threshold in THRESHOLDS changes the rules: nothing is hard-coded next to it."""
-    gen = load_generator()
     before = gen.render()[gen.RULES_FILE]
     old = gen.THRESHOLDS[key]
     try:

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 from helpers import REPO_ROOT
+
+import mixin.dashboards as gen
+from mixin.config import THRESHOLDS
 
 DASHBOARDS = REPO_ROOT / "dashboards"
 UIDS = {
@@ -21,16 +21,6 @@ UIDS = {
     "modelcache-io.json": "modelcache-io",
 }
 DS = {"type": "prometheus", "uid": "${datasource}"}
-
-
-def load_generator() -> ModuleType:
-    """dashboards/generate.py as a module."""
-    spec = importlib.util.spec_from_file_location("dashboards_generate", DASHBOARDS / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def dashboards() -> dict[str, dict[str, Any]]:
@@ -42,14 +32,14 @@ def targets(board: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]
 
 
 def test_committed_files_equal_a_fresh_generation() -> None:
-    rendered = load_generator().render()
+    rendered = gen.render()
     assert set(rendered) == {
         *UIDS,
         "provisioning/datasources/modelcache.yaml",
         "provisioning/dashboards/modelcache.yaml",
     }
     for name, text in rendered.items():
-        assert (DASHBOARDS / name).read_text() == text, f"dashboards/{name} is stale: run python dashboards/generate.py"
+        assert (DASHBOARDS / name).read_text() == text, f"dashboards/{name} is stale: run python -m mixin"
     assert sorted(p.name for p in DASHBOARDS.glob("*.json")) == sorted(UIDS)
 
 
@@ -102,7 +92,7 @@ def test_uids_are_unique_and_titles_carry_the_folder_prefix() -> None:
 
 
 def test_alert_levels_are_drawn_from_the_alert_thresholds() -> None:
-    alerts = load_generator().T
+    alerts = THRESHOLDS
     overview = dashboards()["modelcache-overview.json"]
     disk = next(p for p in overview["panels"] if p["title"] == "Disk usage per cache root")
     levels = [s["value"] for s in disk["fieldConfig"]["defaults"]["thresholds"]["steps"]]

@@ -35,7 +35,7 @@ SHARED = ("hf-cache", "checkpoints", "webui-logs")  # compose volumes the web UI
 
 
 def rules_job() -> str:
-    """The job the generated rules select (alerts/generate.py SELECTOR, as written into the rules)."""
+    """The job the generated rules select (mixin/config.py SELECTOR, as written into the rules)."""
     text = (ALERTS / "modelcache.rules.yml").read_text()
     jobs = set(re.findall(r'job="([^"]+)"', text))
     assert len(jobs) == 1, jobs
