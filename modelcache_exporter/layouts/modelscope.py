@@ -21,6 +21,7 @@ class ModelScopeLayout(PlainLayout):
     """`modelscope`: a plain tree whose models are `[models/|datasets/]org/name`."""
 
     name: Layout = "modelscope"
+    nested = True
 
     def key_for_root_event(self, name: str, exclude: Iterable[str]) -> str | None:
         """LIST: a root entry is an org (or `models/`), not a model."""

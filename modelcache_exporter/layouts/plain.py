@@ -26,20 +26,22 @@ class PlainLayout:
     name: Layout = "plain"
     content_addressed = False
     single_model = False
+    #: Models are `org/name`, two levels down (ModelScope), not top-level entries.
+    nested = False
 
     def scan_root(self, path: str, name: str, exclude: Iterable[str], links: bool, mapper: Mapper) -> RootScan:
         """Every model (`name` is not used: models are named by their keys; no links are followed)."""
-        return plain.scan_plain(path, self.name, exclude)
+        return plain.scan_plain(path, self.nested, exclude)
 
     def scan_one(self, path: str, name: str, key: str, exclude: Iterable[str]) -> Model | None:
         """One model's subtree; None when it is gone."""
         if gone(os.path.join(path, key)):
             return None
-        return plain.scan_model(path, key, self.name)
+        return plain.scan_model(path, key, self.nested)
 
     def list_keys(self, path: str, exclude: Iterable[str]) -> list[str]:
         """The models' keys."""
-        return [k for k in plain.list_models(path, self.name, []) if k not in exclude]
+        return [k for k in plain.list_models(path, self.nested, []) if k not in exclude]
 
     def key_for_root_event(self, name: str, exclude: Iterable[str]) -> str | None:
         """The entry itself, unless hidden, excluded or `lost+found`."""
