@@ -1,8 +1,8 @@
 """The package's layering contract, read from the source (every import counts: top-level, deferred inside a
 function, and type-only under `if TYPE_CHECKING:`).
 
-Data flows up: base → scan → index, fshealth, webui → logs → ledger → collectors → web → config → check,
-app → runtime → cli. A module imports only from its own package or from a lower layer, no two modules
+Data flows up: base → scan → layouts → index, fshealth, webui → logs → ledger → collectors → web → config →
+check, app → runtime → cli. A module imports only from its own package or from a lower layer, no two modules
 import each other (directly or round about), and at most six modules stay loose at the top.
 """
 
@@ -19,6 +19,7 @@ PACKAGE = "modelcache_exporter"
 LAYERS = (
     ("base", "memory"),
     ("scan",),
+    ("layouts",),
     ("index", "fshealth", "webui"),
     ("logs",),
     ("ledger",),

@@ -58,9 +58,9 @@ def test_a_model_unreadable_when_it_changed_is_kept_and_synced_once_readable(tmp
     import cachefixture
 
     from modelcache_exporter.index.types import RootRef
-    from modelcache_exporter.ledger import artifacts
+    from modelcache_exporter.layouts import common as artifacts
+    from modelcache_exporter.layouts import scan_root
     from modelcache_exporter.ledger.monitor import Ledger
-    from modelcache_exporter.scan import scan_root
 
     hub = cachefixture.build(tmp_path / "hub")
     ref = RootRef("hub", str(hub), "hf-hub")

@@ -8,7 +8,8 @@ from pathlib import Path
 from fakehub import FakeHub, run_download
 
 from modelcache_exporter.config.roots import RootConfig, nested_excludes
-from modelcache_exporter.scan import detect_layout, localdir, plain, scan_one, scan_root
+from modelcache_exporter.layouts import scan_one, scan_root
+from modelcache_exporter.scan import detect_layout, localdir, plain
 
 FILES = {"gpt.pth": b"\x01" * 5000, "config.yaml": b"a: 1\n", "qwen0.6bemo4-merge/model.safetensors": b"\x02" * 7000}
 

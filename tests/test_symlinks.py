@@ -75,7 +75,7 @@ def test_links_out_of_a_hub_cache_are_not_followed(tmp_path: Path) -> None:
                for k in ("revdir", "snaps", "blobs", "bloblink", "refs", "etc")}  # fmt: skip
     assert corrupt == {"revdir": 1, "snaps": 1, "blobs": 2, "bloblink": 2, "refs": 0, "etc": 0}
     fixture = cachefixture.build(tmp_path / "plain-fixture")
-    from modelcache_exporter.scan import scan_root
+    from modelcache_exporter.layouts import scan_root
 
     plain_size = sum(m.local_bytes for m in scan_root(str(fixture), "hf-hub", "hub").models) + 20000  # + Xet store
     assert value(text, "modelcache_root_size_bytes", root="hub") == plain_size + 3 * 100  # revdir, refs, etc

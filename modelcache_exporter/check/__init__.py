@@ -25,8 +25,9 @@ from modelcache_exporter.fshealth.health import sample_fs
 from modelcache_exporter.index.decide import Choice, choose_layout
 from modelcache_exporter.index.memory import FILENAME, read_layouts
 from modelcache_exporter.index.state import IndexStats, RootState, build_state
+from modelcache_exporter.layouts import scan_root
 from modelcache_exporter.ledger.required import Status, evaluate
-from modelcache_exporter.scan import UNKNOWN, detect_layout, scan_root
+from modelcache_exporter.scan import UNKNOWN, detect_layout
 
 
 def root_layout(cfg: Config, i: int, exclude: list[str]) -> Choice:

@@ -66,30 +66,6 @@ class WatchSet:
             self.unwatch(path)
 
 
-def hub_repo_dirs(root: str, key: str) -> tuple[list[str], list[str]]:
-    """(folders to watch, folders to stop watching) for one hub repo."""
-    repo = os.path.join(root, key)
-    wanted = [os.path.join(repo, "blobs"), os.path.join(repo, "snapshots")]
-    if all(os.path.isdir(p) for p in wanted):
-        return wanted, [repo]
-    return [repo, *wanted], []
-
-
-def tree_dirs(top: str, skip: Callable[[str], bool] = lambda _p: False) -> Iterator[str]:
-    """Every folder under `top` (itself included), not following symlinks."""
-    stack = [top]
-    while stack:
-        path = stack.pop()
-        if skip(path):
-            continue
-        yield path
-        try:
-            with os.scandir(path) as it:
-                stack.extend(e.path for e in it if e.is_dir(follow_symlinks=False))
-        except OSError:
-            continue
-
-
 def dir_signature(paths: Iterator[str] | list[str]) -> tuple[tuple[str, int], ...]:
     """(path, mtime_ns) of each folder: it changes whenever an entry is added, removed or renamed."""
     sig = []

@@ -17,15 +17,15 @@ MODELSCOPE_TEMP = "._____temp"
 LOST_FOUND = "lost+found"  # fsck's folder at the top of an ext4 volume: never a model
 
 
-def list_models(root: str, layout: str, errors: list[ScanError]) -> list[str]:
+def list_models(root: str, nested: bool, errors: list[ScanError]) -> list[str]:
     """Root-relative keys of the models under `root`: top-level entries (not hidden, not `lost+found`), or
-    `[models/]org/name`."""
+    when `nested` (ModelScope) `[models/]org/name`."""
     try:
         top = sorted(e.name for e in os.scandir(root) if not e.name.startswith(".") and e.name != LOST_FOUND)
     except OSError as exc:
         errors.append(error_from_os(exc, ""))
         return []
-    if layout != "modelscope":
+    if not nested:
         return top
     keys: list[str] = []
     for org in top:
@@ -34,7 +34,7 @@ def list_models(root: str, layout: str, errors: list[ScanError]) -> list[str]:
             keys.append(org)
             continue
         if org in ("models", "datasets"):
-            keys.extend(f"{org}/{k}" for k in list_models(base, layout, errors))
+            keys.extend(f"{org}/{k}" for k in list_models(base, nested, errors))
             continue
         try:
             keys.extend(f"{org}/{e.name}" for e in os.scandir(base) if not e.name.startswith("."))
@@ -43,20 +43,20 @@ def list_models(root: str, layout: str, errors: list[ScanError]) -> list[str]:
     return sorted(keys)
 
 
-def repo_id_for(key: str, layout: str) -> str:
-    """`models/iic/foo` -> `iic/foo` for ModelScope; the key itself otherwise."""
-    if layout == "modelscope" and key.split("/", 1)[0] in ("models", "datasets") and key.count("/") >= 2:
+def repo_id_for(key: str, nested: bool) -> str:
+    """`models/iic/foo` -> `iic/foo` for nested (ModelScope) keys; the key itself otherwise."""
+    if nested and key.split("/", 1)[0] in ("models", "datasets") and key.count("/") >= 2:
         return key.split("/", 1)[1]
     return key
 
 
-def scan_model(root: str, key: str, layout: str) -> Model:
+def scan_model(root: str, key: str, nested: bool) -> Model:
     """Walk one model's subtree."""
     tree = walk_tree(os.path.join(root, key), key)
     kind = "dataset" if key.startswith("datasets/") else "model"
     return Model(
         key=key,
-        repo_id=repo_id_for(key, layout),
+        repo_id=repo_id_for(key, nested),
         repo_type=kind,
         size_bytes=tree.size_bytes,
         allocated_bytes=tree.allocated_bytes,
@@ -76,10 +76,10 @@ def scan_temp(root: str) -> tuple[IncompleteFile, ...]:
     return tuple(tree.incomplete)
 
 
-def scan_plain(root: str, layout: str = "plain", exclude: Iterable[str] = ()) -> RootScan:
-    """Scan every model of a plain or ModelScope tree."""
+def scan_plain(root: str, nested: bool = False, exclude: Iterable[str] = ()) -> RootScan:
+    """Scan every model of a plain tree, or with `nested` of a ModelScope tree."""
     errors: list[ScanError] = []
     skip = set(exclude)
-    keys = [k for k in list_models(root, layout, errors) if k not in skip]
-    models = tuple(scan_model(root, k, layout) for k in keys)
+    keys = [k for k in list_models(root, nested, errors) if k not in skip]
+    models = tuple(scan_model(root, k, nested) for k in keys)
     return RootScan(models, RootExtras(incomplete=scan_temp(root), errors=tuple(errors)))
