@@ -88,3 +88,18 @@ def test_a_repo_fetched_again_while_the_exporter_was_down_is_a_redownload(warm: 
     with Sidecar(cache, state) as ex:
         ex.settle()
         ex.expect(redownload=3)
+
+
+def test_models_remembered_in_a_root_of_unknown_layout_are_found_gone(warm: tuple[FakeHub, Path, Path]) -> None:
+    """A ledger written before layouts were remembered (no layouts.json) meets its root emptied while the
+    exporter was down: the root's layout is unknown, and what the ledger knew there is gone — a wipe."""
+    _hub, cache, state = warm
+    with seeded(cache, state):
+        pass
+    (state / "layouts.json").unlink()
+    shutil.rmtree(cache)
+    cache.mkdir()
+    with Sidecar(cache, state) as ex:
+        ex.settle()
+        ex.wait("modelcache_cache_wipes_total", lambda v: v == 1, root="hub")
+        ex.wait("modelcache_ledger_artifacts", lambda v: v == 0, root="hub")

@@ -36,7 +36,7 @@ def list_artifacts(root: str, layout: str, key: str) -> Listing:
     carries. OSError when the model or its root cannot be read now. An artifact whose file cannot be
     stat'ed (gone since it was listed, a dangling link) is not complete: it is left out."""
     out: Listing = {}
-    for ident, found in layouts.get(layout).list_artifacts(root, key).items():
+    for ident, found in _layout(layout).list_artifacts(root, key).items():
         try:
             fid = file_id(found.path)
         except OSError:
@@ -47,14 +47,20 @@ def list_artifacts(root: str, layout: str, key: str) -> Listing:
 
 def artifact_size(root: str, layout: str, key: str, ident: str) -> int:
     """Bytes of one artifact (0 when it vanished meanwhile)."""
-    return layouts.get(layout).artifact_size(root, key, ident)
+    return _layout(layout).artifact_size(root, key, ident)
 
 
 def artifact_path(ident: str, layout: str) -> str:
     """The file part of an identity (plain: without the size; local-dir: without the etag)."""
-    return layouts.get(layout).artifact_path(ident)
+    return _layout(layout).artifact_path(ident)
 
 
 def partial_hint(path: str, layout: str) -> str:
     """The hint a partial download's name carries: the etag (hub, local-dir) or the final file name."""
-    return layouts.get(layout).partial_hint(path)
+    return _layout(layout).partial_hint(path)
+
+
+def _layout(name: str) -> layouts.CacheLayout:
+    """The layout object; a root whose layout is not known yet (`unknown`: nothing decisive in it) is read as a
+    plain tree, so that the models the ledger remembers there are found gone, never an error."""
+    return layouts.get(name) if name in layouts.LAYOUT_CLASSES else layouts.get("plain")
