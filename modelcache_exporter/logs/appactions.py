@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from modelcache_exporter.logs import events as ev
 from modelcache_exporter.logs.dlactions import group, number
 from modelcache_exporter.logs.downloads import Stamp
-from modelcache_exporter.logs.rules import Compiled, Table
+from modelcache_exporter.logs.rules.rules import Compiled, Table
 
 if TYPE_CHECKING:
     from modelcache_exporter.logs.emit import Emitter

@@ -11,8 +11,8 @@ import re
 from typing import TYPE_CHECKING
 
 from modelcache_exporter.logs.downloads import Bar, Stamp
-from modelcache_exporter.logs.parse import basename, parse_size, repo_from_path, text, valid_repo
-from modelcache_exporter.logs.rules import Compiled, Table
+from modelcache_exporter.logs.rules.parse import basename, parse_size, repo_from_path, text, valid_repo
+from modelcache_exporter.logs.rules.rules import Compiled, Table
 
 if TYPE_CHECKING:
     from modelcache_exporter.logs.interpret import Shared

@@ -18,8 +18,8 @@ from modelcache_exporter.logs.dlactions import DownloadActions
 from modelcache_exporter.logs.downloads import DownloadTracker, Stamp
 from modelcache_exporter.logs.emit import Emitter
 from modelcache_exporter.logs.loadtime import LoadTracker
-from modelcache_exporter.logs.parse import current_state, earlier_states, parse_local_timestamp, strip_ansi
-from modelcache_exporter.logs.rules import EMPTY, KEY, Compiled, Hit, Table
+from modelcache_exporter.logs.rules.parse import current_state, earlier_states, parse_local_timestamp, strip_ansi
+from modelcache_exporter.logs.rules.rules import EMPTY, KEY, Compiled, Hit, Table
 from modelcache_exporter.logs.stats import SourceStats, WebuiStats
 
 TOLERANCE = 60.0

@@ -21,10 +21,10 @@ from modelcache_exporter.logs.emit import Emitter
 from modelcache_exporter.logs.events import Listener
 from modelcache_exporter.logs.interpret import Shared
 from modelcache_exporter.logs.loadtime import LoadTracker
-from modelcache_exporter.logs.positions import PositionStore
+from modelcache_exporter.logs.rules.sources import LogSourceConfig, PatternConfig, build_table
 from modelcache_exporter.logs.runner import SourceRunner
-from modelcache_exporter.logs.sources import LogSourceConfig, PatternConfig, build_table
 from modelcache_exporter.logs.stats import DownloadStats, LabelCap, WebuiStats
+from modelcache_exporter.logs.tail.positions import PositionStore
 
 if TYPE_CHECKING:
     from modelcache_exporter.webui.watcher import WebuiWatcher

@@ -13,15 +13,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from modelcache_exporter.base.log import kv
-from modelcache_exporter.logs.decode import Decoder
-from modelcache_exporter.logs.follow import Chunk, Position
 from modelcache_exporter.logs.interpret import Interpreter
-from modelcache_exporter.logs.parse import detect_format
-from modelcache_exporter.logs.rules import Table
-from modelcache_exporter.logs.sources import LogSourceConfig
+from modelcache_exporter.logs.rules.parse import detect_format
+from modelcache_exporter.logs.rules.rules import Table
+from modelcache_exporter.logs.rules.sources import LogSourceConfig
 from modelcache_exporter.logs.stats import SourceStats
-from modelcache_exporter.logs.stdin import StdinTailer
-from modelcache_exporter.logs.tailer import FileTailer, Reader
+from modelcache_exporter.logs.tail.decode import Decoder
+from modelcache_exporter.logs.tail.follow import Chunk, Position
+from modelcache_exporter.logs.tail.stdin import StdinTailer
+from modelcache_exporter.logs.tail.tailer import FileTailer, Reader
 
 if TYPE_CHECKING:
     from modelcache_exporter.logs.monitor import LogMonitor
