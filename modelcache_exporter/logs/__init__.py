@@ -2,7 +2,7 @@
 
 Layers, from the disk up: `follow`/`tailer`/`stdin` read bytes (rotation, truncation, positions),
 `assemble`/`decode` turn them into bounded lines, `rules`/`profiles` map a line to a rule (pure),
-`interpret` (+ `appactions`, `dlactions`) turns hits into state (`downloads`, `loadtime`, `stats`)
+`interpret` (+ `apphandlers`, `dlhandlers` on `shared` state) turns hits into state (`downloads`, `loadtime`, `stats`)
 and `LogEvent`s, `runner`/`monitor` run it on one background thread, `webui` watches the process
 and probes readiness on another. Collectors read the state; a scrape never touches a file.
 

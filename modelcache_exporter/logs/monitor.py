@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 from modelcache_exporter.logs.downloads import DownloadTracker
 from modelcache_exporter.logs.emit import Emitter
 from modelcache_exporter.logs.events import Listener
-from modelcache_exporter.logs.interpret import Shared
 from modelcache_exporter.logs.loadtime import LoadTracker
 from modelcache_exporter.logs.rules.sources import LogSourceConfig, PatternConfig, build_table
 from modelcache_exporter.logs.runner import SourceRunner
+from modelcache_exporter.logs.shared import Shared
 from modelcache_exporter.logs.stats import DownloadStats, LabelCap, WebuiStats
 from modelcache_exporter.logs.tail.positions import PositionStore
 
