@@ -21,7 +21,7 @@ from modelcache_exporter.logs.emit import Emitter
 from modelcache_exporter.logs.events import Listener
 from modelcache_exporter.logs.loadtime import LoadTracker
 from modelcache_exporter.logs.rules.sources import LogSourceConfig, PatternConfig, build_table
-from modelcache_exporter.logs.runner import SourceRunner
+from modelcache_exporter.logs.runner import RunnerSink, SourceRunner, TailOptions
 from modelcache_exporter.logs.shared import Shared
 from modelcache_exporter.logs.stats import DownloadStats, LabelCap, WebuiStats
 from modelcache_exporter.logs.tail.positions import PositionStore
@@ -69,8 +69,11 @@ class LogMonitor:
         self.shared = Shared(self.emitter, self.downloads, self.load, self.webui)
         self.store = PositionStore(os.path.join(s.state_dir, "logs", "positions.json")) if s.state_dir else None
         saved = self.store.load() if self.store else {}
+        sink = RunnerSink(self.lock, self.shared, self.deliver)
+        tail = TailOptions(s.max_line, s.read_backlog, s.rotate_wait)
         self.runners = [
-            SourceRunner(cfg, build_table(cfg, patterns), self, saved.get(cfg.name, []), stdin_fd) for cfg in sources
+            SourceRunner(cfg, build_table(cfg, patterns), sink, tail, saved.get(cfg.name, []), stdin_fd)
+            for cfg in sources
         ]
         self.watcher: WebuiWatcher | None = None
         if s.process_pattern or s.ready_url:
