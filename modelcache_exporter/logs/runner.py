@@ -22,6 +22,7 @@ from modelcache_exporter.logs.rules.parse import detect_format
 from modelcache_exporter.logs.rules.rules import Table
 from modelcache_exporter.logs.rules.sources import LogSourceConfig
 from modelcache_exporter.logs.shared import Shared
+from modelcache_exporter.logs.snapshot import SourceView
 from modelcache_exporter.logs.stats import SourceStats
 from modelcache_exporter.logs.tail.decode import Decoder
 from modelcache_exporter.logs.tail.follow import Chunk, Position
@@ -83,6 +84,10 @@ class SourceRunner:
     def custom_patterns(self) -> list[str]:
         """Names of this source's custom patterns of event kind `custom`."""
         return self._custom
+
+    def view(self) -> SourceView:
+        """A frozen copy of this source's health (call under the sink's lock)."""
+        return SourceView.of(self.cfg.name, self.stats, self.files(), self._custom)
 
     def poll(self, now: float) -> None:
         """One round of the tailer; an unexpected error is logged and counted, never raised."""
