@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modelcache_exporter.logs.monitor import LogMonitor, MonitorSettings
-from modelcache_exporter.logs.sources import LogSourceConfig
+from modelcache_exporter.logs.rules.sources import LogSourceConfig
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from modelcache_exporter.collectors.logs import LogCollector
 from modelcache_exporter.collectors.webui import WebuiCollector
 from modelcache_exporter.logs.events import LogEvent
 from modelcache_exporter.logs.monitor import LogMonitor, MonitorSettings
-from modelcache_exporter.logs.sources import LogSourceConfig, PatternConfig
+from modelcache_exporter.logs.rules.sources import LogSourceConfig, PatternConfig
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
 SAMPLES = {

@@ -27,9 +27,9 @@ from modelcache_exporter.base.values import (
 from modelcache_exporter.fshealth.diskstats import parse_diskstats
 from modelcache_exporter.fshealth.fsinfo import parse_mountinfo
 from modelcache_exporter.ledger.partials import parse_proc_locks
-from modelcache_exporter.logs import parse as lp
-from modelcache_exporter.logs.assemble import LineAssembler
-from modelcache_exporter.logs.decode import Decoder
+from modelcache_exporter.logs.rules import parse as lp
+from modelcache_exporter.logs.tail.assemble import LineAssembler
+from modelcache_exporter.logs.tail.decode import Decoder
 from modelcache_exporter.scan.hub import REPO_TYPES, parse_repo_dirname
 from modelcache_exporter.scan.localdir import parse_metadata
 
@@ -92,7 +92,7 @@ def test_tqdm_clocks_round_trip(d: int, h: int, m: int, s: int) -> None:
 def _monitor_lines(data: bytes, fmt: str, cap: int = 1024) -> tuple[float, float]:
     from logtools import metrics, monitor
 
-    from modelcache_exporter.logs.sources import LogSourceConfig
+    from modelcache_exporter.logs.rules.sources import LogSourceConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "webui.log"

@@ -15,7 +15,7 @@ from logtools import SAMPLES, metrics, monitor
 from modelcache_exporter.base.values import ConfigError
 from modelcache_exporter.config.parser import parse
 from modelcache_exporter.logs.events import LogEvent
-from modelcache_exporter.logs.sources import LogSourceConfig, PatternConfig
+from modelcache_exporter.logs.rules.sources import LogSourceConfig, PatternConfig
 
 BASE = ["--no-collector.cache", "--no-collector.filesystem", "--no-collector.diskstats", "--no-collector.probe"]
 

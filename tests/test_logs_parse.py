@@ -8,9 +8,7 @@ import calendar
 import pytest
 from tqdm import tqdm
 
-from modelcache_exporter.logs.assemble import LineAssembler, clip
-from modelcache_exporter.logs.decode import Decoder
-from modelcache_exporter.logs.parse import (
+from modelcache_exporter.logs.rules.parse import (
     current_state,
     detect_format,
     parse_clock,
@@ -19,9 +17,11 @@ from modelcache_exporter.logs.parse import (
     repo_from_path,
     strip_ansi,
 )
-from modelcache_exporter.logs.profiles import BUILTIN
-from modelcache_exporter.logs.rules import Table
-from modelcache_exporter.logs.sources import PatternConfig, custom_rule, literal_prefix
+from modelcache_exporter.logs.rules.profiles import BUILTIN
+from modelcache_exporter.logs.rules.rules import Table
+from modelcache_exporter.logs.rules.sources import PatternConfig, custom_rule, literal_prefix
+from modelcache_exporter.logs.tail.assemble import LineAssembler, clip
+from modelcache_exporter.logs.tail.decode import Decoder
 
 TABLE = Table(list(BUILTIN.values()))
 
@@ -230,7 +230,7 @@ def test_custom_patterns_become_anchored_rules_when_they_can() -> None:
     assert literal_prefix(r"Loading") == ""
     rule = custom_rule(PatternConfig("up", r"^INFO: +Application startup complete", "ready", profile="vllm"))
     assert (rule.prefix, rule.action) == ("INFO:", "ready")
-    from modelcache_exporter.logs.rules import Profile
+    from modelcache_exporter.logs.rules.rules import Profile
 
     table = Table([BUILTIN["gradio"], Profile("vllm", (rule,))])
     hit = table.parse(b"INFO:     Application startup complete.")

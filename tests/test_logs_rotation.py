@@ -1,5 +1,5 @@
 """A truncated or replaced log whose old content was kept next to it is a rotation, not a start
-(modelcache_exporter/logs/rotation.py): real files, the monitor's rounds run by hand."""
+(modelcache_exporter/logs/tail/rotation.py): real files, the monitor's rounds run by hand."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ import pytest
 from helpers import value
 from logtools import NUMBERED, monitor, write_lines
 
-from modelcache_exporter.logs.follow import Position
-from modelcache_exporter.logs.positions import PositionStore
+from modelcache_exporter.logs.tail.follow import Position
+from modelcache_exporter.logs.tail.positions import PositionStore
 
 
 def test_rename_rotation_finishes_the_old_file_then_follows_the_new(tmp_path: Path) -> None:

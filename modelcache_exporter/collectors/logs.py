@@ -3,7 +3,8 @@
 Label `log` is the configured name of a log source; label `source` of the download families is
 where a download came from (hf, modelscope, indextts, or a custom pattern's source). `repo` is
 capped (`--collector.logs.max-repos`; later repos read `(other)`, unknown ones `(unknown)`).
-Everything is read from the monitor's memory; a scrape never touches a file.
+Everything is read from the monitor's published `LogSnapshot`; a scrape never touches a file and
+never takes the monitor's lock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from prometheus_client.core import HistogramMetricFamily, Metric
 from modelcache_exporter.collectors.families import PREFIX, counter, gauge
 from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.logs.monitor import LogMonitor
-from modelcache_exporter.logs.stats import SOURCES
+from modelcache_exporter.logs.snapshot import DownloadView, SourceView
 
 _HEALTH = (
     ("log_lines", "Lines read (split on newlines; Docker/CRI lines after joining partial lines).", "lines"),
@@ -36,11 +37,11 @@ class LogCollector:
         self.monitor = monitor
 
     def collect(self) -> Iterator[Metric]:
-        with self.monitor.lock:
-            families = [*self._health(), *self._downloads()]
-        yield from families
+        snap = self.monitor.snapshot
+        yield from self._health(snap.sources)
+        yield from self._downloads(snap.downloads)
 
-    def _health(self) -> list[Metric]:
+    def _health(self, sources: tuple[SourceView, ...]) -> list[Metric]:
         per_log = [(counter(name, doc, ["log"]), attr) for name, doc, attr in _HEALTH]
         matched = counter("log_lines_matched", "Lines matched by a rule of a parser profile.", ["log", "profile"])
         last = gauge(
@@ -50,21 +51,20 @@ class LogCollector:
         pattern = counter(
             "log_pattern_matches", "Lines matched by a custom pattern of kind `custom`.", ["log", "pattern"]
         )
-        for r in self.monitor.runners:
-            st, name = r.stats, r.cfg.name
+        for st in sources:
+            name = st.name
             for family, attr in per_log:
                 family.add_metric([name], getattr(st, attr))
-            for profile, n in zip(st.profiles, st.matched, strict=True):
+            for profile, n in st.matched:
                 matched.add_metric([name, profile], n)
             if st.last_line_time:
                 last.add_metric([name], st.last_line_time)
-            files.add_metric([name], r.files())
-            for rule_name in r.custom_patterns():
-                pattern.add_metric([name, rule_name], st.patterns.get(rule_name, 0))
+            files.add_metric([name], st.files)
+            for rule_name, n in st.patterns:
+                pattern.add_metric([name, rule_name], n)
         return [*(f for f, _ in per_log), matched, last, files, pattern]
 
-    def _downloads(self) -> list[Metric]:
-        d = self.monitor.downloads.stats
+    def _downloads(self, d: DownloadView) -> list[Metric]:
         sr = ["source", "repo"]
         started = counter("log_downloads_started", "Downloads seen starting in the logs.", sr)
         finished = counter("log_downloads_finished", "Downloads seen finishing in the logs.", sr)
@@ -72,27 +72,25 @@ class LogCollector:
             "log_download_bytes", "Bytes of finished downloads (from progress bars: 3 significant digits).", sr
         )
         for family, table in ((started, d.started), (finished, d.finished), (size, d.bytes)):
-            for (source, repo), n in sorted(table.items()):
+            for (source, repo), n in table:
                 family.add_metric([source, repo], n)
         hist = HistogramMetricFamily(
             PREFIX + "log_download_duration_seconds",
             "Duration of finished downloads (tqdm's elapsed time, else start to finish line).",
             labels=["source"],
         )
-        for source, h in sorted(d.durations.items()):
-            buckets, total = h.exposition()
-            hist.add_metric([source], buckets, total)
+        for source, h in d.durations:
+            hist.add_metric([source], list(h.buckets), h.sum)
         active = gauge("log_downloads_in_progress", "Downloads started and not yet finished.", ["source"])
-        counts = self.monitor.downloads.in_progress()
-        for source in sorted({*SOURCES, *counts}):
-            active.add_metric([source], counts.get(source, 0))
+        for source, n in d.in_progress:
+            active.add_metric([source], n)
         errors = counter(
             "log_download_errors",
             "Download errors in the logs by kind (offline, connection, not_found, auth, http, consistency, "
             "download, interrupted: the app restarted mid-download).",
             ["source", "kind"],
         )
-        for (source, kind), n in sorted(d.errors.items()):
+        for (source, kind), n in d.errors:
             errors.add_metric([source, kind], n)
         return [started, finished, size, hist, active, errors]
 

@@ -23,7 +23,12 @@ from typing import Any
 from modelcache_exporter.base.values import ConfigError, read_yaml
 from modelcache_exporter.config.roots import RootConfig, root_from_mapping
 from modelcache_exporter.ledger.required import Requirement, requirement_from_mapping
-from modelcache_exporter.logs.sources import LogSourceConfig, PatternConfig, pattern_from_mapping, source_from_mapping
+from modelcache_exporter.logs.rules.sources import (
+    LogSourceConfig,
+    PatternConfig,
+    pattern_from_mapping,
+    source_from_mapping,
+)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from modelcache_exporter.config import roots as rootmod
 from modelcache_exporter.ledger.required import Requirement
-from modelcache_exporter.logs import sources as logsrc
+from modelcache_exporter.logs.rules import sources as logsrc
 from modelcache_exporter.web.config import WebConfig
 
 

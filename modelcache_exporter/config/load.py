@@ -15,7 +15,7 @@ from modelcache_exporter.config import roots as rootmod
 from modelcache_exporter.config.file import FileConfig, read_config_file
 from modelcache_exporter.config.flags import Config, default_state_dir, env_name, settings
 from modelcache_exporter.ledger.required import profile
-from modelcache_exporter.logs import sources as logsrc
+from modelcache_exporter.logs.rules import sources as logsrc
 from modelcache_exporter.web.config import WebConfig, load_web_config
 
 

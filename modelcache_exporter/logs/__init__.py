@@ -1,10 +1,17 @@
 """Web UI logs: rotation-safe tailing, parser profiles (data), load time and download events.
 
-Layers, from the disk up: `follow`/`tailer`/`stdin` read bytes (rotation, truncation, positions),
-`assemble`/`decode` turn them into bounded lines, `rules`/`profiles` map a line to a rule (pure),
-`interpret` (+ `appactions`, `dlactions`) turns hits into state (`downloads`, `loadtime`, `stats`)
-and `LogEvent`s, `runner`/`monitor` run it on one background thread, `webui` watches the process
-and probes readiness on another. Collectors read the state; a scrape never touches a file.
+Layers, from the disk up; each writes to the one above and none calls back down-to-up:
+
+* `tail/` reads files: `follow`/`tailer`/`stdin` read bytes (rotation, truncation, positions),
+  `assemble`/`decode` turn them into bounded lines and hand `Chunk`s to a sink.
+* `rules/` is data and pure functions: `rules`/`profiles` map a line to a rule, `sources` are the
+  configured sources and patterns, `parse` the line helpers.
+* `runner` is a source's sink: it feeds its `interpret`er under the lock of a `RunnerSink`; the
+  interpreter's handlers (`apphandlers`, `dlhandlers`) update the `shared` state (`downloads`,
+  `loadtime`, `stats`) and queue `LogEvent`s (`emit`, `events`).
+* `monitor` runs the runners on one background thread (the `webui` package watches the process and
+  probes readiness on another) and publishes a frozen `snapshot` after each round and each change.
+  Collectors read the snapshot, without the lock; a scrape never touches a file.
 
 Policies, decided on purpose:
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from modelcache_exporter.logs import events as ev
 from modelcache_exporter.logs.emit import Emitter
-from modelcache_exporter.logs.parse import basename, parse_clock
+from modelcache_exporter.logs.rules.parse import basename, parse_clock
 from modelcache_exporter.logs.stats import DownloadStats
 
 log = logging.getLogger(__name__)

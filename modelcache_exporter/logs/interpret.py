@@ -10,53 +10,30 @@ timestamp when it lies within TOLERANCE of that and does not go back in time.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 
-from modelcache_exporter.logs.appactions import AppActions
-from modelcache_exporter.logs.dlactions import DownloadActions
-from modelcache_exporter.logs.downloads import DownloadTracker, Stamp
-from modelcache_exporter.logs.emit import Emitter
-from modelcache_exporter.logs.loadtime import LoadTracker
-from modelcache_exporter.logs.parse import current_state, earlier_states, parse_local_timestamp, strip_ansi
-from modelcache_exporter.logs.rules import EMPTY, KEY, Compiled, Hit, Table
-from modelcache_exporter.logs.stats import SourceStats, WebuiStats
+from modelcache_exporter.logs.apphandlers import AppHandlers
+from modelcache_exporter.logs.dlhandlers import DownloadHandlers
+from modelcache_exporter.logs.downloads import Stamp
+from modelcache_exporter.logs.rules.parse import current_state, earlier_states, parse_local_timestamp, strip_ansi
+from modelcache_exporter.logs.rules.rules import EMPTY, KEY, Compiled, Hit, Table
+from modelcache_exporter.logs.shared import Handler, Shared, SourceContext
+from modelcache_exporter.logs.stats import SourceStats
 
 TOLERANCE = 60.0
 
 
-@dataclass
-class Shared:
-    """The state every source of one monitor updates."""
-
-    emitter: Emitter
-    downloads: DownloadTracker
-    load: LoadTracker
-    webui: WebuiStats
-
-
-class Interpreter(AppActions, DownloadActions):
-    """Turns the lines of one source into state changes and events."""
+class Interpreter:
+    """Turns the lines of one source into state changes and events (the handlers do the changes)."""
 
     def __init__(self, log: str, table: Table, shared: Shared, stats: SourceStats) -> None:
-        self.log, self.table, self.shared, self.stats = log, table, shared, stats
-        self.webui, self.load, self.emitter = shared.webui, shared.load, shared.emitter
-        self.last_stage = self.context_repo = ""
+        self.log, self.table, self.stats = log, table, stats
         self.last_time = 0.0
-        self.actions: dict[str, Callable[[Compiled, re.Match[bytes], Stamp, bool], None]] = {
-            "loading": self._loading,
-            "stage": self._stage,
-            "ready": self._ready,
-            "stopped": self._stopped,
-            "error": self._error,
-            "request": self._request,
-            "rtf": self._rtf,
-            "progress": self._progress,
-            "dl_start": self._dl_start,
-            "dl_done": self._dl_done,
-            "dl_settle": self._dl_settle,
-            "repo": self._repo,
-            "custom": self._custom,
+        ctx = SourceContext(log, table, stats)
+        app = AppHandlers(shared, ctx)
+        self.downloads = DownloadHandlers(shared, ctx, stage=app.stage)
+        self.actions: dict[str, Handler] = {
+            **app.handlers(),
+            **self.downloads.handlers(),
             "info": lambda c, m, at, complete: None,
         }
 
@@ -140,7 +117,7 @@ class Interpreter(AppActions, DownloadActions):
         state = current_state(pending)
         hit = self.table.parse(state) if state else None
         if hit is not None and hit[0].action == "progress":
-            self._progress(hit[0], hit[1], Stamp(self.log, now, True), False)
+            self.downloads.progress(hit[0], hit[1], Stamp(self.log, now, True), False)
 
     def act(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
         """Run a rule's action (a timestamped library line may bring its own, better time)."""

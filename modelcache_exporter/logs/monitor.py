@@ -1,5 +1,6 @@
 """The log monitor: one background thread tails and parses every source; an optional second thread
-watches the web UI process and probes its readiness. Scrapes only read in-memory state.
+watches the web UI process and probes its readiness. Scrapes only read the `LogSnapshot` the
+threads publish after each round and each process or probe change; they never take the lock.
 
 Positions are saved to `<state>/logs/positions.json` every `flush_interval` seconds and on stop,
 so a restarted exporter continues after the last complete line it processed (a crash may repeat
@@ -19,12 +20,13 @@ from typing import TYPE_CHECKING
 from modelcache_exporter.logs.downloads import DownloadTracker
 from modelcache_exporter.logs.emit import Emitter
 from modelcache_exporter.logs.events import Listener
-from modelcache_exporter.logs.interpret import Shared
 from modelcache_exporter.logs.loadtime import LoadTracker
-from modelcache_exporter.logs.positions import PositionStore
-from modelcache_exporter.logs.runner import SourceRunner
-from modelcache_exporter.logs.sources import LogSourceConfig, PatternConfig, build_table
+from modelcache_exporter.logs.rules.sources import LogSourceConfig, PatternConfig, build_table
+from modelcache_exporter.logs.runner import RunnerSink, SourceRunner, TailOptions
+from modelcache_exporter.logs.shared import Shared
+from modelcache_exporter.logs.snapshot import AppView, DownloadView, LoadView, LogSnapshot
 from modelcache_exporter.logs.stats import DownloadStats, LabelCap, WebuiStats
+from modelcache_exporter.logs.tail.positions import PositionStore
 
 if TYPE_CHECKING:
     from modelcache_exporter.webui.watcher import WebuiWatcher
@@ -69,9 +71,13 @@ class LogMonitor:
         self.shared = Shared(self.emitter, self.downloads, self.load, self.webui)
         self.store = PositionStore(os.path.join(s.state_dir, "logs", "positions.json")) if s.state_dir else None
         saved = self.store.load() if self.store else {}
+        sink = RunnerSink(self.lock, self.shared, self.deliver)
+        tail = TailOptions(s.max_line, s.read_backlog, s.rotate_wait)
         self.runners = [
-            SourceRunner(cfg, build_table(cfg, patterns), self, saved.get(cfg.name, []), stdin_fd) for cfg in sources
+            SourceRunner(cfg, build_table(cfg, patterns), sink, tail, saved.get(cfg.name, []), stdin_fd)
+            for cfg in sources
         ]
+        self._snapshot = self._capture(0)
         self.watcher: WebuiWatcher | None = None
         if s.process_pattern or s.ready_url:
             from modelcache_exporter.webui.watcher import (
@@ -95,10 +101,31 @@ class LogMonitor:
             events = self.emitter.take()
         self.emitter.deliver(events)
 
+    @property
+    def snapshot(self) -> LogSnapshot:
+        """The state last published (read without the lock: it is replaced whole, never changed)."""
+        return self._snapshot
+
+    def _capture(self, generation: int) -> LogSnapshot:
+        """A frozen copy of the state (under the lock, or before the threads start)."""
+        return LogSnapshot(
+            generation,
+            tuple(r.view() for r in self.runners),
+            DownloadView.of(self.downloads),
+            LoadView.of(self.load),
+            AppView.of(self.webui),
+        )
+
+    def publish(self) -> None:
+        """Replace the snapshot with the current state."""
+        with self.lock:
+            self._snapshot = self._capture(self._snapshot.generation + 1)
+
     def poll_once(self, now: float | None = None) -> None:
-        """Read every source once (the thread's loop body; tests call it directly)."""
+        """Read every source once and publish the result (the thread's loop body; tests call it)."""
         for runner in self.runners:
             runner.poll(time.time() if now is None else now)
+        self.publish()
         self.deliver()
 
     def save_positions(self) -> None:
@@ -126,11 +153,13 @@ class LogMonitor:
                 self.load.process_gone(now)
             else:
                 self.load.process_seen(found[0], found[1], before_watch=found[1] < watch_start)
+        self.publish()
         self.deliver()
 
     def _on_probe(self, ok: bool, sent: float) -> None:
         with self.lock:
             self.load.probe(ok, sent)
+        self.publish()
         self.deliver()
 
     def start(self) -> None:

@@ -1,49 +1,76 @@
 """One configured log source at run time: its tailer, its interpreter, its health counters.
 
-Implements the tailer's `Sink`. The format of each file is detected from its first line when the
-source says `auto`; Docker and CRI lines are decoded (with their own timestamps) before parsing.
-A partial plain line holding `\\r` progress updates is peeked at once per change, so a download
-shows as started and in progress before its line ends.
+Implements the tailer's `Sink` and writes to a `RunnerSink`: the lock and the shared state it
+updates, and the delivery of queued events. It holds nothing of the monitor and never calls it.
+
+The format of each file is detected from its first line when the source says `auto`; Docker and
+CRI lines are decoded (with their own timestamps) before parsing. A partial plain line holding `\\r`
+progress updates is peeked at once per change, so a download shows as started and in progress
+before its line ends.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from modelcache_exporter.base.log import kv
-from modelcache_exporter.logs.decode import Decoder
-from modelcache_exporter.logs.follow import Chunk, Position
 from modelcache_exporter.logs.interpret import Interpreter
-from modelcache_exporter.logs.parse import detect_format
-from modelcache_exporter.logs.rules import Table
-from modelcache_exporter.logs.sources import LogSourceConfig
+from modelcache_exporter.logs.rules.parse import detect_format
+from modelcache_exporter.logs.rules.rules import Table
+from modelcache_exporter.logs.rules.sources import LogSourceConfig
+from modelcache_exporter.logs.shared import Shared
+from modelcache_exporter.logs.snapshot import SourceView
 from modelcache_exporter.logs.stats import SourceStats
-from modelcache_exporter.logs.stdin import StdinTailer
-from modelcache_exporter.logs.tailer import FileTailer, Reader
-
-if TYPE_CHECKING:
-    from modelcache_exporter.logs.monitor import LogMonitor
+from modelcache_exporter.logs.tail.decode import Decoder
+from modelcache_exporter.logs.tail.follow import Chunk, Position
+from modelcache_exporter.logs.tail.stdin import StdinTailer
+from modelcache_exporter.logs.tail.tailer import FileTailer, Reader
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class RunnerSink:
+    """Where runners write: the lock guarding the shared state, that state (its load tracker hears of
+    file resets), and `deliver()`, which hands the queued events to the listeners outside the lock."""
+
+    lock: threading.Lock
+    shared: Shared
+    deliver: Callable[[], None]
+
+
+@dataclass(frozen=True)
+class TailOptions:
+    """How a source's files are read (see `MonitorSettings`)."""
+
+    max_line: int = 65536
+    read_backlog: bool = True
+    rotate_wait: float = 5.0
+
+
 class SourceRunner:
-    """Reads one source and feeds its lines to its interpreter, under the monitor's lock."""
+    """Reads one source and feeds its lines to its interpreter, under the sink's lock."""
 
     def __init__(
-        self, cfg: LogSourceConfig, table: Table, monitor: LogMonitor, saved: Sequence[Position], stdin_fd: int
+        self,
+        cfg: LogSourceConfig,
+        table: Table,
+        sink: RunnerSink,
+        tail: TailOptions,
+        saved: Sequence[Position] = (),
+        stdin_fd: int = 0,
     ) -> None:
-        s = monitor.settings
-        self.cfg, self.monitor, self.lock = cfg, monitor, monitor.lock
-        self.cap = s.max_line
+        self.cfg, self.sink, self.lock = cfg, sink, sink.lock
+        self.cap = tail.max_line
         self.stats = SourceStats(table.profiles)
-        self.interp = Interpreter(cfg.name, table, monitor.shared, self.stats)
+        self.interp = Interpreter(cfg.name, table, sink.shared, self.stats)
         self.tailer: FileTailer | StdinTailer = (
-            StdinTailer(s.max_line, stdin_fd)
+            StdinTailer(tail.max_line, stdin_fd)
             if cfg.stdin
-            else FileTailer(cfg.path, s.max_line, s.read_backlog, s.rotate_wait, saved)
+            else FileTailer(cfg.path, tail.max_line, tail.read_backlog, tail.rotate_wait, saved)
         )
         self._peeked: dict[int, bytes] = {}
         self._custom = sorted({c.name for c in table.rules if c.action == "custom"})
@@ -57,6 +84,10 @@ class SourceRunner:
     def custom_patterns(self) -> list[str]:
         """Names of this source's custom patterns of event kind `custom`."""
         return self._custom
+
+    def view(self) -> SourceView:
+        """A frozen copy of this source's health (call under the sink's lock)."""
+        return SourceView.of(self.cfg.name, self.stats, self.files(), self._custom)
 
     def poll(self, now: float) -> None:
         """One round of the tailer; an unexpected error is logged and counted, never raised."""
@@ -81,8 +112,8 @@ class SourceRunner:
         """Lines from a file or stream; their events are delivered at once (memory stays bounded
         by one chunk's events even when a long backlog is read in one round)."""
         self._chunk(reader, chunk)
-        if self.monitor.emitter.pending:
-            self.monitor.deliver()
+        if self.sink.shared.emitter.pending:
+            self.sink.deliver()
 
     def _chunk(self, reader: Reader, chunk: Chunk) -> None:
         with self.lock:
@@ -127,7 +158,7 @@ class SourceRunner:
             elif kind == "truncated":
                 self.stats.truncations += 1
             if not kept:
-                self.monitor.load.file_reset(when)
+                self.sink.shared.load.file_reset(when)
         log.info("log file %s", kind, extra=kv(source=self.cfg.name, old_content_kept=kept))
 
     def failure(self, path: str, error: OSError) -> None:

@@ -1,5 +1,5 @@
-"""In-memory metric state of the log monitor. Written on the monitor's threads and read by the
-collectors, always under the monitor's lock; scrapes copy it and never wait for I/O."""
+"""In-memory metric state of the log monitor. Written and read on the monitor's threads under its
+lock; the collectors read the frozen copy the monitor publishes (`snapshot.LogSnapshot`)."""
 
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from modelcache_exporter.base.values import ConfigError
-from modelcache_exporter.logs.profiles import BUILTIN
-from modelcache_exporter.logs.rules import Profile, Rule, Table
+from modelcache_exporter.logs.rules.profiles import BUILTIN
+from modelcache_exporter.logs.rules.rules import Profile, Rule, Table
 
 FORMATS = ("auto", "plain", "docker", "cri")
 SOURCE_KEYS = ("name", "path", "stdin", "format", "profiles", "start_marker")

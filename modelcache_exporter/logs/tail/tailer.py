@@ -18,10 +18,10 @@ import stat
 from collections.abc import Sequence
 from typing import Protocol
 
-from modelcache_exporter.logs.assemble import LineAssembler
-from modelcache_exporter.logs.decode import Decoder
-from modelcache_exporter.logs.follow import Chunk, Follower, Position
-from modelcache_exporter.logs.rotation import OldContent, kept_nearby
+from modelcache_exporter.logs.tail.assemble import LineAssembler
+from modelcache_exporter.logs.tail.decode import Decoder
+from modelcache_exporter.logs.tail.follow import Chunk, Follower, Position
+from modelcache_exporter.logs.tail.rotation import OldContent, kept_nearby
 
 Ident = tuple[int, int]
 SKIP_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")

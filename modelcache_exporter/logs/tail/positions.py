@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 
 from modelcache_exporter.base.log import kv
-from modelcache_exporter.logs.follow import Position
+from modelcache_exporter.logs.tail.follow import Position
 
 log = logging.getLogger(__name__)
 _FIELDS = {f.name for f in fields(Position)}

@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 import select
 
-from modelcache_exporter.logs.assemble import LineAssembler
-from modelcache_exporter.logs.decode import Decoder
-from modelcache_exporter.logs.follow import CHUNK, Chunk, Position
-from modelcache_exporter.logs.tailer import Sink, emit_rest
+from modelcache_exporter.logs.tail.assemble import LineAssembler
+from modelcache_exporter.logs.tail.decode import Decoder
+from modelcache_exporter.logs.tail.follow import CHUNK, Chunk, Position
+from modelcache_exporter.logs.tail.tailer import Sink, emit_rest
 
 MAX_CHUNKS_PER_POLL = 1024
 

@@ -6,8 +6,8 @@ Sources: indextts2-output.md §1 (load sequence, per-request lines, version mark
 
 from __future__ import annotations
 
-from modelcache_exporter.logs.profiles_hub import HUGGINGFACE_HUB, MODELSCOPE
-from modelcache_exporter.logs.rules import Profile, Rule
+from modelcache_exporter.logs.rules.profiles_hub import HUGGINGFACE_HUB, MODELSCOPE
+from modelcache_exporter.logs.rules.rules import Profile, Rule
 
 _TTS = (("source", "indextts"),)
 W2V, MASKGCT, CAMPPLUS = "facebook/w2v-bert-2.0", "amphion/MaskGCT", "funasr/campplus"

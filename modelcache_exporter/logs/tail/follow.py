@@ -14,9 +14,9 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from modelcache_exporter.logs.assemble import LineAssembler
-from modelcache_exporter.logs.decode import Decoder
-from modelcache_exporter.logs.rotation import OldContent
+from modelcache_exporter.logs.tail.assemble import LineAssembler
+from modelcache_exporter.logs.tail.decode import Decoder
+from modelcache_exporter.logs.tail.rotation import OldContent
 
 CHUNK = 65536
 HEAD = 256

@@ -1,4 +1,4 @@
-"""The download actions of the interpreter: progress bars, explicit start/finish lines, repo context.
+"""The download handlers of the interpreter: progress bars, explicit start/finish lines, repo context.
 
 A bar counts as a file download only when its rate is in bytes (`B/s`); items bars (`Fetching N
 files`, `Processing N items`) and huggingface_hub's aggregate bars are not downloads. A bar is
@@ -8,44 +8,34 @@ final when its line ended (`\\n`) at 100 % with done == total, or when a bar wit
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from modelcache_exporter.logs.downloads import Bar, Stamp
-from modelcache_exporter.logs.parse import basename, parse_size, repo_from_path, text, valid_repo
-from modelcache_exporter.logs.rules import Compiled, Table
-
-if TYPE_CHECKING:
-    from modelcache_exporter.logs.interpret import Shared
+from modelcache_exporter.logs.rules.parse import basename, parse_size, repo_from_path, text, valid_repo
+from modelcache_exporter.logs.rules.rules import Compiled
+from modelcache_exporter.logs.shared import Handler, Shared, SourceContext, group, number
 
 AGGREGATE_BARS = (b"Downloading (incomplete", b"Download complete", b"Downloading bytes", b"Reconstruct")
 
 
-def group(c: Compiled, m: re.Match[bytes], name: str) -> bytes | None:
-    """A named capture, or None when the rule has no such group or it did not participate."""
-    return m.group(name) if name in c.groups else None
+class DownloadHandlers:
+    """The actions of download lines, for one source; `stage` handles a settle line that also ends a
+    stage (the web UI's stage handler)."""
 
+    def __init__(self, shared: Shared, ctx: SourceContext, stage: Handler) -> None:
+        self.shared, self.ctx, self.stage = shared, ctx, stage
 
-def number(value: bytes | None) -> float | None:
-    """A captured number, or None."""
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
+    def handlers(self) -> dict[str, Handler]:
+        """Action name -> handler."""
+        return {
+            "progress": self.progress,
+            "dl_start": self.dl_start,
+            "dl_done": self.dl_done,
+            "dl_settle": self.dl_settle,
+            "repo": self.repo,
+        }
 
-
-class DownloadActions:
-    """Mixed into `Interpreter`."""
-
-    log: str
-    table: Table
-    shared: Shared
-    last_stage: str
-    context_repo: str
-
-    def _stage(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
-        raise NotImplementedError
-
-    def _progress(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
+    def progress(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
+        """A progress bar's state (`complete`: its line ended)."""
         desc, n, rate = m.group("desc", "n", "rate")
         if b"B/s" not in rate:
             return  # an items bar (Fetching N files, Processing N items), not a file
@@ -67,15 +57,16 @@ class DownloadActions:
 
     def repo_for(self, file: str) -> str:
         """The repo a bar belongs to: profile hints by stage and file name, else the log's context."""
-        hints = self.table.hints
-        return hints.get((self.last_stage, file)) or hints.get(("", file)) or self.context_repo
+        hints = self.ctx.table.hints
+        return hints.get((self.ctx.last_stage, file)) or hints.get(("", file)) or self.ctx.context_repo
 
-    def _dl_start(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
+    def dl_start(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
+        """An explicit download start line (file, repo and size from its captures or the rule)."""
         source = c.attrs.get("source", "custom")
         label = text(group(c, m, "label"))
         incomplete = text(group(c, m, "incomplete"))
         file = text(group(c, m, "file")) or c.attrs.get("file", "") or basename(text(group(c, m, "dest"))) or label
-        repo = text(group(c, m, "repo")) or self.table.aliases.get(label, "") or repo_from_path(incomplete)
+        repo = text(group(c, m, "repo")) or self.ctx.table.aliases.get(label, "") or repo_from_path(incomplete)
         repo = repo or (label if valid_repo(label) else "") or c.attrs.get("repo", "")
         total = number(group(c, m, "expected")) or number(group(c, m, "bytes"))
         if c.attrs.get("load"):
@@ -84,17 +75,20 @@ class DownloadActions:
             self.shared.downloads.settle(at, source)
         self.shared.downloads.start(at, source, file, repo, int(total) if total else None, incomplete)
 
-    def _dl_done(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
+    def dl_done(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
+        """An explicit download finished line."""
         dest = text(group(c, m, "dest")) or text(group(c, m, "file")) or c.attrs.get("file", "")
         self.shared.downloads.done(at, c.attrs.get("source", "custom"), dest)
 
-    def _dl_settle(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
+    def dl_settle(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
+        """A line after which the source's downloads in progress are over (and maybe a stage ended)."""
         self.shared.downloads.settle(at, c.attrs.get("source", "custom"))
         if "stage" in c.attrs:
-            self._stage(c, m, at, complete)
+            self.stage(c, m, at, complete)
 
-    def _repo(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
+    def repo(self, c: Compiled, m: re.Match[bytes], at: Stamp, complete: bool) -> None:
+        """A line naming the repo the next bars belong to."""
         repo = text(group(c, m, "repo"))
         if not repo and "repo_dir" in c.groups:
             repo = "/".join(text(m.group("repo_dir")).replace("\\", "/").rstrip("/").split("/")[-2:])
-        self.context_repo = repo if valid_repo(repo) else ""
+        self.ctx.context_repo = repo if valid_repo(repo) else ""

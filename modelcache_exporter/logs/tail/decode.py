@@ -8,8 +8,8 @@ that does not parse in the file's format is passed on as plain text (and counted
 
 from __future__ import annotations
 
-from modelcache_exporter.logs.assemble import LineAssembler
-from modelcache_exporter.logs.parse import parse_cri, parse_docker
+from modelcache_exporter.logs.rules.parse import parse_cri, parse_docker
+from modelcache_exporter.logs.tail.assemble import LineAssembler
 
 
 class Decoder:

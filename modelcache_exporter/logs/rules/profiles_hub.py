@@ -7,7 +7,7 @@ Sources: indextts2-output.md §2 (huggingface_hub 0.13-1.22 bar labels, the verb
 
 from __future__ import annotations
 
-from modelcache_exporter.logs.rules import Profile, Rule
+from modelcache_exporter.logs.rules.rules import Profile, Rule
 
 # tqdm 4.x `format_meter`: "{desc}: {pct:3.0f}%|{bar}| {n}/{total} [{elapsed}<{remaining}, {rate}{postfix}]";
 # the bar is left out when the terminal reports 0 columns, the whole `|…|` is optional.
