@@ -36,7 +36,7 @@ class Exporter:
         cmd = [
             sys.executable,
             "-m",
-            "exporter",
+            "modelcache_exporter",
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--path.cache",
             root,

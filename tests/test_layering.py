@@ -3,7 +3,8 @@ function, and type-only under `if TYPE_CHECKING:`).
 
 Data flows up: base → scan → layouts → index, fshealth, webui → logs → ledger → collectors → web → config →
 check, app → runtime → cli. A module imports only from its own package or from a lower layer, no two modules
-import each other (directly or round about), and at most six modules stay loose at the top.
+import each other (directly or round about), and at most six modules stay loose at the top. Each class keeps
+its state (no module reads another object's private attributes) and no function is longer than 60 lines.
 """
 
 from __future__ import annotations
@@ -128,8 +129,36 @@ def test_at_most_six_loose_modules_at_the_top() -> None:
     assert len(loose) <= 6, loose
 
 
+def private_reads(tree: ast.AST) -> list[int]:
+    """Lines reading `x._name` where x is not self/cls (dunder names excluded)."""
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+    ]
+
+
+def test_classes_keep_their_state() -> None:
+    reads = {m: private_reads(ast.parse(p.read_text())) for m, p in modules().items()}
+    assert {m: lines for m, lines in reads.items() if lines} == {}
+
+
+def test_no_function_over_60_lines() -> None:
+    long = []
+    for module, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno:
+                if node.end_lineno - node.lineno + 1 > 60:
+                    long.append(f"{module}.{node.name}")
+    assert long == []
+
+
 def test_the_contract_sees_a_cycle_and_an_upward_import() -> None:
     """The checks can fail: a made-up cycle and a made-up upward import are found."""
     g = {"a.scan.x": {"a.scan.y"}, "a.scan.y": {"a.scan.x"}, "a.ledger.z": set()}
     assert cycles(g) == [["a.scan.x", "a.scan.y"]]
     assert RANK[layer("a.app")] > RANK[layer("a.scan.x")]
+    assert private_reads(ast.parse("def f(o):\n    return o._state, self._mine, o.__class__")) == [2]

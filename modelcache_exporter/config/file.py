@@ -7,7 +7,7 @@ collector:
 roots:
   - {path: /models/hub, name: hub, layout: hf-hub}
   - {path: /app/checkpoints, name: checkpoints, layout: hf-local-dir, model: IndexTeam/IndexTTS-2}
-logs:      # web UI logs (see exporter/logs/sources.py)
+logs:      # web UI logs (see modelcache_exporter/logs/rules/sources.py)
   - {name: webui, path: /app/webui.log}
 required:  # models that must be complete before the next restart (see exporter/ledger/required.py)
   - {hub: facebook/w2v-bert-2.0, files: [config.json, model.safetensors]}
