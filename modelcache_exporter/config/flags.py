@@ -165,8 +165,9 @@ class Config:
     logs_position_interval: float = opt(
         "collector.logs.position-interval",
         "duration",
-        5.0,
-        "How often log read positions are saved to the state directory (and on stop).",
+        1.0,
+        "How often log read positions are saved to the state directory, when they changed (and on stop); "
+        "a crash re-reads at most this much of the logs.",
     )
     webui: bool = opt(
         "collector.webui",

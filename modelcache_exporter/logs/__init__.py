@@ -25,8 +25,10 @@ Policies, decided on purpose:
   being written. A file that appears, is replaced or truncated while running is read from 0, live.
 * Positions: `<state>/logs/positions.json` keeps, per file, (device, inode), the offset after the
   last complete line, a digest of the head and the bytes before the offset; saved atomically
-  every `--collector.logs.position-interval` and on stop. On restart a position is used only if
-  all of these still match (else the file is new: read from 0 as backlog).
+  every `--collector.logs.position-interval` (1 s, when one changed) and on stop. At-least-once:
+  a crash re-reads at most that interval of lines. On restart a position is used only if all of
+  these still match (else the file is new: read from 0 as backlog); a file renamed next to its
+  path while the exporter was down (`webui.log.1`) is finished from its position first.
 * Bounds: lines are cut at `--collector.logs.max-line-bytes` (the head kept; for `\\r` lines the
   latest state); the repo label is capped at `--collector.logs.max-repos` (then `(other)`);
   at most 256 downloads in progress and 64 files per source are tracked.

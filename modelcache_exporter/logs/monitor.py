@@ -2,9 +2,10 @@
 watches the web UI process and probes its readiness. Scrapes only read the `LogSnapshot` the
 threads publish after each round and each process or probe change; they never take the lock.
 
-Positions are saved to `<state>/logs/positions.json` every `flush_interval` seconds and on stop,
-so a restarted exporter continues after the last complete line it processed (a crash may repeat
-up to `flush_interval` seconds of lines; a clean stop repeats none).
+Positions are saved to `<state>/logs/positions.json` every `flush_interval` seconds (1 s by
+default, only when one changed) and on stop, so a restarted exporter continues after the last
+complete line it processed: at-least-once. A crash (SIGKILL, OOM) repeats up to `flush_interval`
+seconds of lines and loses none; a clean stop repeats none.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class MonitorSettings:
     max_repos: int = 50
     read_backlog: bool = True
     rotate_wait: float = 5.0
-    flush_interval: float = 5.0
+    flush_interval: float = 1.0
     state_dir: str = ""
     process_pattern: str = ""
     ready_url: str = ""

@@ -83,6 +83,20 @@ class Follower:
             os.close(fd)
             raise
 
+    @classmethod
+    def resume(cls, path: str, cap: int, saved: Position) -> Follower | None:
+        """Open `path` at `saved` only if it is that file, unchanged up to the offset (else None)."""
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            size = os.fstat(fd).st_size
+            if verify(fd, saved, size):
+                return cls(path, fd, saved.offset, size, cap)
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+        return None
+
     def truncated(self) -> bool:
         """True when the file was truncated (or rewritten) under the read offset."""
         size = os.fstat(self.fd).st_size

@@ -10,6 +10,9 @@ the old file itself (same device and inode) or holds the old content: the same f
 read through (up to MAX_UNZIP bytes). Recent-only, because every start prints the same first lines:
 a copy left by an older rotation must not make a restart look like one.
 
+At start, `moved()` finds a file that was renamed while the exporter was down (same device and inode,
+in the same directory), so the rest of it is read from the saved offset.
+
 Not seen: copies in another directory (logrotate's `olddir`), and a copy compressed and removed before
 the next poll by a compressor other than gzip.
 """
@@ -80,3 +83,24 @@ def kept_nearby(path: str, old: OldContent) -> bool:
         if _holds(entry.path, old):
             return True
     return False
+
+
+def moved(path: str, ident: tuple[int, int]) -> str | None:
+    """Where the file `ident`, once at `path`, is now in the same directory (a rename rotation while the
+    exporter was down: `<name>.1`, `<name>-20250101`, ...); None when it is gone or compressed. Inodes
+    come from the directory entries, so only a match is stat()ed."""
+    directory, name = os.path.split(path)
+    try:
+        with os.scandir(directory or ".") as it:
+            hits = [e for e in it if e.inode() == ident[1]]
+    except OSError:
+        return None
+    hits.sort(key=lambda e: (e.name != name, not e.name.startswith(name), e.name))
+    for entry in hits:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == ident:
+            return entry.path
+    return None

@@ -8,6 +8,12 @@ matched are read (after a truncation check); new identities are opened. A path w
 changed is a rotation; a new path while running is a created file; both, and truncations, are
 reported to the sink (a load may have started, unless the old content was kept next to the file: see
 rotation.py) and read from offset 0 as live lines.
+
+At start, a saved file that is no longer at its path but was renamed next to it (rotated while the
+exporter was down, e.g. to `<name>.1`) is read from its saved offset first, as a retired file; then the
+new file at that path is read from its start (as backlog, even without `read_backlog`: all of it was
+written after the saved position). Retired files' positions are saved too, so a crash while one is
+drained resumes it the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Protocol
 from modelcache_exporter.logs.tail.assemble import LineAssembler
 from modelcache_exporter.logs.tail.decode import Decoder
 from modelcache_exporter.logs.tail.follow import Chunk, Follower, Position
-from modelcache_exporter.logs.tail.rotation import OldContent, kept_nearby
+from modelcache_exporter.logs.tail.rotation import OldContent, kept_nearby, moved
 
 Ident = tuple[int, int]
 SKIP_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")
@@ -69,6 +75,7 @@ class FileTailer:
         self.at_path: dict[str, Ident] = {}
         self.saved = {(p.dev, p.ino): p for p in saved}
         self.failing: dict[str, int] = {}
+        self.recovered: set[str] = set()
         self.first = True
 
     def _scan(self, sink: Sink) -> dict[Ident, str]:
@@ -91,6 +98,8 @@ class FileTailer:
     def poll(self, now: float, sink: Sink) -> None:
         """One round: scan, drain retired files, read matched ones, open new ones."""
         found = self._scan(sink)
+        if self.first:
+            self._recover(found, now, sink)
         for ident in [i for i in self.active if i not in found]:
             self.retired.append((self.active.pop(ident), now + self.rotate_wait))
         kept = []
@@ -115,9 +124,26 @@ class FileTailer:
         self.at_path.update({p: i for i, p in found.items() if i in self.active})  # files read, not just seen
         self.first = False
 
+    def _recover(self, found: dict[Ident, str], now: float, sink: Sink) -> None:
+        """Saved files renamed away while the exporter was down: drain them from the saved offset."""
+        for ident, saved in self.saved.items():
+            where = None if ident in found else moved(saved.path, ident)
+            if where is None:
+                continue
+            try:
+                f = Follower.resume(where, self.cap, saved)
+            except OSError as exc:
+                self._fail(sink, where, exc)
+                continue
+            if f is not None:
+                self.retired.append((f, now + self.rotate_wait))
+                self.recovered.add(saved.path)
+                sink.notice("rotated", now, True)
+
     def _open(self, ident: Ident, path: str, now: float, sink: Sink) -> None:
         saved = self.saved.get(ident) if self.first else None
-        mode = "new" if not self.first else "resume" if saved else "backlog" if self.read_backlog else "end"
+        from_start = self.read_backlog or path in self.recovered
+        mode = "new" if not self.first else "resume" if saved else "backlog" if from_start else "end"
         try:
             f = Follower.open(path, self.cap, saved, mode)
         except FileNotFoundError:
@@ -162,9 +188,9 @@ class FileTailer:
             sink.failure(path, exc)
 
     def positions(self) -> list[Position]:
-        """Saved forms of the files being read."""
+        """Saved forms of the files being read (retired ones too: a restart finds them renamed)."""
         out = []
-        for f in self.active.values():
+        for f in [*self.active.values(), *(r for r, _ in self.retired)]:
             try:
                 out.append(f.position())
             except OSError:
