@@ -87,6 +87,8 @@ class RootIndex(RootCore):
         if not self.decision.decide():
             self._undecided()
             return False
+        # a root that came into being (or into a layout) while watched fills as we set up: reconcile soon
+        early = self.status.ready and (not self.status.present or self.status.layout == UNKNOWN)
         layout = self.decision.layout
         self.index.ops = LayoutOps(path, layout, self.cfg.model or os.path.basename(path), self.exclude)
         self.status = replace(self.status, layout=layout, layout_source=self.decision.choice.source)
@@ -97,7 +99,8 @@ class RootIndex(RootCore):
         t0 = time.monotonic()
         self._cold_scan(layout)
         now = time.monotonic()
-        self.schedule.reset({Tick.RECONCILE: now + self.settings.reconcile, Tick.INCOMPLETE: now + 1.0})
+        first = self.settings.settle if early else self.settings.reconcile
+        self.schedule.reset({Tick.RECONCILE: now + first, Tick.INCOMPLETE: now + 1.0})
         if mode == "poll":
             self.schedule.at(Tick.POLL, now + self.settings.poll)
         self.publish(present=True, ready=True, verified=not self.index.unverified, mode=mode, problem="")
