@@ -121,9 +121,7 @@ class Database:
             self.db.close()
         self.db, self.persistent, self.identity = db, True, storefile.identity(self.path)
         self._next_check = now
-        log.warning(
-            "download ledger usable again; what was kept in memory is written to it", extra=kv(path=self.path)
-        )
+        log.warning("download ledger usable again; what was kept in memory is written to it", extra=kv(path=self.path))
 
     def write(self, sql: str, rows: Iterable[tuple[object, ...]] = ((),)) -> None:
         """Run a write; on failure switch to memory (the write is retried there)."""
@@ -188,6 +186,5 @@ def _consequence(history: bool, held: bool) -> str:
             "re-download verdicts will not survive a restart"
         )
     return (
-        "keeping it in memory until restart, the file left as it is - re-download verdicts will not survive a "
-        "restart"
+        "keeping it in memory until restart, the file left as it is - re-download verdicts will not survive a restart"
     )
