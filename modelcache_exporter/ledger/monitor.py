@@ -122,6 +122,7 @@ class Ledger(threading.Thread):
 
     def _tick(self, now: float) -> None:
         states = self.states()
+        self.store.maintain(now, self.settings.state_check, self.settings.state_retry)
         self.sync.recover(states)
         self.sync.retry_unread()
         partials = self.sync.partials

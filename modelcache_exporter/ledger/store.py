@@ -1,43 +1,18 @@
 """The ledger's storage: SQLite in the state directory, meant for a persistent volume.
 
 Every completed artifact ever seen is a row: identity (root, model, ident), size, first and last
-seen, how many times it arrived, whether it is present now. A missing, corrupt, locked or read-only
-database is reported (log line, `modelcache_ledger_persistent 0`, an error count by kind) and the
-ledger carries on in memory, so the exporter never stops over it.
+seen, how many times it arrived, whether it is present now; the models, their revisions, the download
+history. What happens when the file fails (the ledger carries on in memory, and back) is `database`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
-import sqlite3
 import time
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from modelcache_exporter.base.log import kv
+from modelcache_exporter.ledger.database import ERROR_KINDS, Database
 
-log = logging.getLogger(__name__)
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS artifacts (
-    root TEXT NOT NULL, model TEXT NOT NULL, ident TEXT NOT NULL, size INTEGER NOT NULL,
-    first_seen REAL NOT NULL, last_seen REAL NOT NULL, fetched INTEGER NOT NULL DEFAULT 0,
-    present INTEGER NOT NULL DEFAULT 1, inode INTEGER NOT NULL DEFAULT 0, stamp INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (root, model, ident)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS models (
-    root TEXT NOT NULL, model TEXT NOT NULL, repo TEXT NOT NULL, PRIMARY KEY (root, model)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS commits (
-    root TEXT NOT NULL, model TEXT NOT NULL, rev TEXT NOT NULL, first_seen REAL NOT NULL,
-    PRIMARY KEY (root, model, rev)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS downloads (
-    ts REAL NOT NULL, root TEXT NOT NULL, model TEXT NOT NULL, repo TEXT NOT NULL, ident TEXT NOT NULL,
-    reason TEXT NOT NULL, bytes INTEGER NOT NULL, seconds REAL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
 HISTORY_LIMIT = 10_000
-ERROR_KINDS = ("open", "corrupt", "locked", "readonly", "write")
 
 
 @dataclass(frozen=True)
@@ -52,110 +27,8 @@ class Row:
     stamp: int = 0  # see identity.py: birth time (or mtime) in ns of the file that held it; 0 = not recorded
 
 
-def classify_error(exc: sqlite3.Error | OSError) -> str:
-    """Map a database failure to an `ERROR_KINDS` value."""
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return "locked"
-    if "readonly" in text or "read-only" in text:
-        return "readonly"
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return "corrupt"
-    if isinstance(exc, OSError) or "unable to open" in text:
-        return "open"
-    return "write"
-
-
-class Store:
-    """SQLite access; falls back to an in-memory database on any failure."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.errors: Counter[str] = Counter()
-        self.persistent = False
-        self.lost_state = False  # set when a fallback could not carry the ledger's content over
-        self.db = self._open()
-
-    def _open(self) -> sqlite3.Connection:
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=2.0, check_same_thread=False, isolation_level=None)
-            db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + SCHEMA)
-            _migrate(db)
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('opened', ?)", (str(time.time()),))
-            self.persistent = True
-            return db
-        except (sqlite3.Error, OSError) as exc:
-            return self._fallback(exc)
-
-    def _fallback(self, exc: sqlite3.Error | OSError) -> sqlite3.Connection:
-        """Switch to an in-memory database, copying what the failed one holds when it can be read."""
-        kind = classify_error(exc)
-        if kind == "open" and not os.access(os.path.dirname(self.path) or ".", os.W_OK):
-            kind = "readonly"
-        self.errors[kind] += 1
-        log.error(
-            "download ledger unusable (%s: %s); keeping it in memory until restart - re-download "
-            "verdicts will not survive a restart",
-            kind,
-            exc,
-            extra=kv(path=self.path),
-        )
-        db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        old = getattr(self, "db", None)
-        try:
-            if old is None:
-                raise sqlite3.Error("nothing to copy")
-            old.backup(db)
-        except sqlite3.Error:
-            self.lost_state = old is not None
-        db.executescript(SCHEMA)
-        _migrate(db)
-        self.persistent = False
-        return db
-
-    def write(self, sql: str, rows: Iterable[tuple[object, ...]] = ((),)) -> None:
-        """Run a write; on failure switch to memory (the write is retried there)."""
-        try:
-            self.db.executemany(sql, list(rows))
-        except sqlite3.Error as exc:
-            if not self.persistent:
-                raise
-            self.db = self._fallback(exc)
-            self.db.executemany(sql, list(rows))
-
-    def transaction(self, writes: Iterable[tuple[str, Iterable[tuple[object, ...]]]]) -> None:
-        """Several writes in one transaction (one fsync); on failure, retried in memory."""
-        batch = [(sql, list(rows)) for sql, rows in writes]
-        try:
-            self._run(batch)
-        except sqlite3.Error as exc:
-            if not self.persistent:
-                raise
-            self.db = self._fallback(exc)
-            self._run(batch)
-
-    def _run(self, batch: list[tuple[str, list[tuple[object, ...]]]]) -> None:
-        self.db.execute("BEGIN")
-        try:
-            for sql, rows in batch:
-                if rows:
-                    self.db.executemany(sql, rows)
-            self.db.execute("COMMIT")
-        except sqlite3.Error:
-            with contextlib.suppress(sqlite3.Error):
-                self.db.execute("ROLLBACK")
-            raise
-
-    def query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        """Run a read; on failure switch to memory (and read nothing)."""
-        try:
-            return list(self.db.execute(sql, args))
-        except sqlite3.Error as exc:
-            if not self.persistent:
-                raise
-            self.db = self._fallback(exc)
-            return []
+class Store(Database):
+    """The ledger's rows and history, on the database `Database` keeps usable."""
 
     # -- domain operations ---------------------------------------------------------------------
     def rows(self, root: str, model: str) -> dict[str, Row]:
@@ -224,14 +97,5 @@ class Store:
             [(HISTORY_LIMIT,)],
         )
 
-    def close(self) -> None:
-        """Close the connection (the WAL is checkpointed)."""
-        with contextlib.suppress(sqlite3.Error):
-            self.db.close()
 
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a ledger written by an older version up to this schema (columns added since)."""
-    columns = {str(row[1]) for row in db.execute("PRAGMA table_info(artifacts)")}
-    if "stamp" not in columns:
-        db.execute("ALTER TABLE artifacts ADD COLUMN stamp INTEGER NOT NULL DEFAULT 0")
+__all__ = ["ERROR_KINDS", "HISTORY_LIMIT", "Row", "Store"]
