@@ -3,8 +3,10 @@ the models, put a model's new report in place."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.layouts import LIST
 from modelcache_exporter.index.schedule import Rescan, Tick
 from modelcache_exporter.index.watch import WatchLimitReached
@@ -14,6 +16,7 @@ from modelcache_exporter.scan.model import Model
 if TYPE_CHECKING:
     from modelcache_exporter.index.rootcore import RootCore
 
+log = logging.getLogger(__name__)
 STORE_MIN_GAP = 10.0
 
 
@@ -55,5 +58,20 @@ def apply(idx: RootCore, key: str, new: Model | None) -> bool:
         models[key] = new
         if old == new:
             return False
+        log_new_errors(idx.cfg.name, old, new)
     idx.notify(key, old, new)
     return True
+
+
+def log_new_errors(root: str, old: Model | None, new: Model) -> None:
+    """One log line per kind of scan error a model newly has (the metric counts them; files vanishing
+    mid-walk are ordinary churn and not logged)."""
+    before = {e.kind for e in old.errors} if old is not None else set()
+    for kind in sorted({e.kind for e in new.errors} - before - {"vanished"}):
+        found = [e for e in new.errors if e.kind == kind]
+        log.warning(
+            "cannot read part of a model; it is counted without it",
+            extra=kv(
+                root=root, key=new.key, kind=kind, errors=len(found), path=found[0].short_path(), error=found[0].message
+            ),
+        )

@@ -22,6 +22,7 @@ from dataclasses import replace
 
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.index import upkeep, watching, worker
+from modelcache_exporter.index.actions import log_new_errors
 from modelcache_exporter.index.layouts import LayoutOps
 from modelcache_exporter.index.parallel import scan_parallel
 from modelcache_exporter.index.rootcore import RootCore
@@ -165,5 +166,6 @@ class RootIndex(RootCore):
         self.index.extras = result.extras
         self.index.unverified = [m.key for m in result.models if not m.verified]
         for m in result.models:
+            log_new_errors(self.cfg.name, None, m)
             self.notify(m.key, None, m, initial=True)
         self.root_event("indexed")

@@ -85,8 +85,9 @@ class Watcher:
         """Watch `path`; returns a handle, None when the folder is gone, unreadable, or (with `follow`
         False) a symlink: only a root may be a link, the folders inside it are never watched through one.
 
-        Raises WatchLimitReached when the kernel refuses more watches (ENOSPC) and OSError for
-        other failures.
+        None too for a path longer than PATH_MAX (ENAMETOOLONG): that one folder is not watched (the scan
+        reports it as a `name_too_long` error), the rest of the root still is. Raises WatchLimitReached
+        when the kernel refuses more watches (ENOSPC) and OSError for other failures.
         """
         cid = next(self._ids)
         mask = MASK if follow else MASK | _C.IN_DONT_FOLLOW
@@ -95,7 +96,7 @@ class Watcher:
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise WatchLimitReached(str(exc)) from exc
-            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
                 return None
             raise
         if wd < 0:  # watchdog swallows EACCES and hands back -1

@@ -23,6 +23,9 @@ from modelcache_exporter.logs.events import LogEvent
 from modelcache_exporter.scan.model import Model
 
 log = logging.getLogger(__name__)
+#: Retries of a model that cannot be read: the first on the next tick, then after 1 s, 2 s, 4 s... at most 5 min
+#: apart (a model that stays unreadable, e.g. a folder chain deeper than PATH_MAX, must not cost a core).
+RETRY_FIRST, RETRY_MAX = 1.0, 300.0
 
 
 class Ledger(threading.Thread):
@@ -48,6 +51,8 @@ class Ledger(threading.Thread):
         self._next_required = 0.0
         #: models the index listed in its first scan of each root since it (re)appeared
         self._listed: dict[str, set[str]] = {}
+        #: unreadable models: (monotonic time of the next retry, delay after that one)
+        self._backoff: dict[tuple[RootRef, str], tuple[float, float]] = {}
 
     @property
     def counters(self) -> Counters:
@@ -120,11 +125,27 @@ class Ledger(threading.Thread):
             self._listed.pop(ref.name, None)
         self._next_required = 0.0
 
+    def _retry_unread(self, now: float) -> None:
+        """Sync again the unreadable models whose retry is due; each failure doubles the wait (capped)."""
+        waiting = self.sync.unread
+        for gone in set(self._backoff) - set(waiting):  # read since (a retry or an index change)
+            del self._backoff[gone]
+        tried = {}
+        for item, (model, _seeding) in waiting.items():
+            due, delay = self._backoff.get(item, (now, RETRY_FIRST))
+            if now >= due:
+                self.sync.sync_model(item[0], item[1], model, initial=False)
+                tried[item] = delay
+        still = self.sync.unread
+        for item, delay in tried.items():
+            if item in still:
+                self._backoff[item] = (now + delay, min(RETRY_MAX, delay * 2))
+
     def _tick(self, now: float) -> None:
         states = self.states()
         self.store.maintain(now, self.settings.state_check, self.settings.state_retry)
         self.sync.recover(states)
-        self.sync.retry_unread()
+        self._retry_unread(time.monotonic())
         partials = self.sync.partials
         partials.update(states, now)
         held = read_proc_locks(self.procfs)

@@ -11,7 +11,10 @@ import errno
 from dataclasses import dataclass, field
 
 #: Kinds of `ScanError`, a closed set so that they can be metric label values.
-ERROR_KINDS = ("permission", "vanished", "not_a_directory", "symlink_loop", "io_error")
+#: `name_too_long`: a path beyond the kernel's PATH_MAX (a folder chain thousands of levels deep), not read further.
+ERROR_KINDS = ("permission", "vanished", "not_a_directory", "symlink_loop", "name_too_long", "io_error")
+#: Paths in log lines are cut to this many characters (a path can be as long as PATH_MAX).
+LOG_PATH_CHARS = 160
 
 #: Kinds of cache corruption counted per model (`Model.corruption`).
 CORRUPTION_KINDS = (
@@ -32,6 +35,13 @@ class ScanError:
     path: str
     message: str
 
+    def short_path(self) -> str:
+        """The path for a log line: its start and end when it is longer than `LOG_PATH_CHARS`."""
+        if len(self.path) <= LOG_PATH_CHARS:
+            return self.path
+        half = LOG_PATH_CHARS // 2
+        return f"{self.path[:half]}...({len(self.path)} chars)...{self.path[-half:]}"
+
 
 def error_from_os(exc: OSError, path: str) -> ScanError:
     """Classify an OSError into a `ScanError` kind."""
@@ -44,6 +54,8 @@ def error_from_os(exc: OSError, path: str) -> ScanError:
         kind = "not_a_directory"
     elif code == errno.ELOOP:
         kind = "symlink_loop"
+    elif code == errno.ENAMETOOLONG:
+        kind = "name_too_long"
     else:
         kind = "io_error"
     return ScanError(kind, path, exc.strerror or str(exc))
