@@ -33,7 +33,8 @@ from modelcache_exporter.web.server import App, Server, Switch, make_app, serve
 log = logging.getLogger(__name__)
 #: Settings applied without restarting the exporter's threads.
 LIVE = frozenset(
-    {"web", "web_config_file", "log_level", "log_format", "web_listen_address", "web_telemetry_path", "web_max_requests"}
+    {"web", "web_config_file", "log_level", "log_format", "web_listen_address", "web_telemetry_path"}
+    | {"web_max_requests"}
 )
 
 
