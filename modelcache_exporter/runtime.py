@@ -4,6 +4,7 @@ A reload re-reads flags, environment and files. An invalid configuration is logg
 one in force stays (`modelcache_config_last_reload_successful 0`). A valid one takes effect at once, while
 the HTTP server keeps serving:
 - the web configuration (TLS certificates, client CA, users, headers, rate limit): for new connections;
+- `--web.max-requests`: for the next request;
 - log level and format;
 - any other setting: the running `Exporter` is stopped (the ledger closed, log positions saved) and a new
   one started from the new configuration; scrapes meanwhile read the last state of the old one, then the
@@ -18,7 +19,6 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import fields, replace
-from wsgiref.simple_server import WSGIServer
 
 from modelcache_exporter.app import Exporter
 from modelcache_exporter.base import log as logsetup
@@ -27,11 +27,15 @@ from modelcache_exporter.base.values import ConfigError
 from modelcache_exporter.collectors.reload import ReloadCollector, ReloadStatus
 from modelcache_exporter.config.flags import Config
 from modelcache_exporter.web.guard import BasicAuth, Guard, WebState
-from modelcache_exporter.web.server import App, Switch, make_app, serve
+from modelcache_exporter.web.limits import Limits
+from modelcache_exporter.web.server import App, Server, Switch, make_app, serve
 
 log = logging.getLogger(__name__)
 #: Settings applied without restarting the exporter's threads.
-LIVE = frozenset({"web", "web_config_file", "log_level", "log_format", "web_listen_address", "web_telemetry_path"})
+LIVE = frozenset(
+    {"web", "web_config_file", "log_level", "log_format", "web_listen_address", "web_telemetry_path"}
+    | {"web_max_requests"}
+)
 
 
 class Runtime:
@@ -44,7 +48,7 @@ class Runtime:
         self.auth = BasicAuth()
         self.exporter = self._build(cfg)
         self.switch = Switch(self._app(self.exporter, cfg))
-        self.server: WSGIServer | None = None
+        self.server: Server | None = None
         self._lock = threading.Lock()
 
     def _build(self, cfg: Config) -> Exporter:
@@ -54,10 +58,11 @@ class Runtime:
         inner = make_app(exporter.scrape, cfg.web_telemetry_path, exporter.landing, exporter.timer)
         return Guard(inner, self.web.current, self.auth)
 
-    def listen(self) -> WSGIServer:
+    def listen(self) -> Server:
         """Bind the listen address (OSError when it is taken)."""
         host, port = self.cfg.listen
-        self.server = serve(host, port, self.switch, self.web.current)
+        limits = Limits(max_requests=self.cfg.web_max_requests)
+        self.server = serve(host, port, self.switch, self.web.current, limits)
         return self.server
 
     def start(self) -> None:
@@ -98,6 +103,8 @@ class Runtime:
                 if f.name not in LIVE and getattr(old, f.name) != getattr(new, f.name)
             ]
             self.web.set(new.web)
+            if self.server is not None:
+                self.server.set_max_requests(new.web_max_requests)
             if changed:
                 self.exporter, started = self._swap(new)
                 if not started:

@@ -50,6 +50,13 @@ class Config:
         "",
         "Web configuration file (Prometheus exporter-toolkit format): TLS, client certificates, basic auth.",
     )
+    web_max_requests: int = opt(
+        "web.max-requests",
+        "count",
+        40,
+        "Maximum number of parallel requests (from their first byte to their answer); more are answered 503. "
+        "Use 0 to disable.",
+    )
     path_cache: tuple[str, ...] = opt(
         "path.cache",
         "paths",

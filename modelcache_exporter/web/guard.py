@@ -4,8 +4,8 @@
   remembered, keyed by a SHA-256 of (user, stored hash, password): a 1 s scrape interval costs one bcrypt
   per credential change, and a changed hash (a reload) never matches an old entry. Failures are not
   remembered; checks run one at a time (as exporter-toolkit does), so wrong passwords can never take more
-  than one core. An unknown user is checked against a dummy hash: the time taken does not tell which
-  users exist.
+  than one core. An unknown user is checked against a dummy hash of the highest cost configured: the time
+  taken does not tell which users exist.
 - `/healthz` is open (no auth, no rate limit): its body is a constant, and a container health check must
   reach it without credentials. Everything else, `/` and the metrics, is protected.
 - The file is re-read when it or a certificate, key or CA file it names changes (checked at most once a
@@ -37,7 +37,8 @@ StartResponse = Callable[..., Any]
 App = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 OPEN_PATHS = frozenset({"/healthz"})
 REALM = 'Basic realm="modelcache-exporter", charset="UTF-8"'
-#: bcrypt (cost 10) of a password nobody has: what an unknown user's password is checked against.
+#: bcrypt (cost 10) of a password nobody has: what an unknown user's password is checked against, with its
+#: cost replaced by the highest configured (checkpw runs the cost the hash names; the digest never matches).
 DUMMY_HASH = b"$2b$10$KkETsjqv7RREc9uUtopdqeK3Ah9FKdQWJ0p1KyOIWf4la8DEiqKlO"
 CACHE_SIZE = 256
 CHECK_EVERY = 1.0
@@ -58,6 +59,13 @@ def parse_basic(header: str | None) -> tuple[str, bytes] | None:
         return None
 
 
+def dummy_hash(users: Mapping[str, str]) -> bytes:
+    """`DUMMY_HASH` at the highest cost among the users' hashes (`$2y$12$...` -> 12), so an unknown user costs
+    what a configured one does."""
+    costs = [int(parts[2]) for h in users.values() if len(parts := h.split("$")) > 3 and parts[2].isdigit()]
+    return b"$2b$%02d$" % max(costs, default=10) + DUMMY_HASH[7:]
+
+
 class BasicAuth:
     """Verifies credentials against bcrypt hashes, remembering successes."""
 
@@ -74,7 +82,7 @@ class BasicAuth:
             return False
         user, password = creds
         stored = users.get(user)
-        hashed = stored.encode() if stored is not None else DUMMY_HASH
+        hashed = stored.encode() if stored is not None else dummy_hash(users)
         key = hashlib.sha256(b"\0".join([user.encode(), hashed, password])).digest()
         with self._cache_lock:
             if key in self._ok:
