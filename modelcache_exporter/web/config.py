@@ -204,7 +204,7 @@ def _turned_off(top: Mapping[str, Any], tls: Mapping[str, Any]) -> frozenset[str
         off |= {"tls", "client_certs", "client_sans"}
     if written_empty(top.get("basic_auth_users")):
         off.add("basic_auth")
-    if tls.get("client_auth_type") is not None:
+    if tls.get("client_auth_type") not in (None, REQUIRE_CLIENT_CERT):
         off |= {"client_certs", "client_sans"}
     if tls.get("client_allowed_sans") == []:
         off.add("client_sans")
