@@ -1,8 +1,9 @@
 """The running exporter behind its HTTP server, and configuration reloads (SIGHUP).
 
 A reload re-reads flags, environment and files. An invalid configuration is logged on one line and the
-one in force stays (`modelcache_config_last_reload_successful 0`). A valid one takes effect at once, while
-the HTTP server keeps serving:
+one in force stays (`modelcache_config_last_reload_successful 0`); so is one that would turn off TLS, basic
+auth or client certificate checks in force without saying so in the web configuration file (fail closed; see
+`web/config.py` for the explicit way). A valid one takes effect at once, while the HTTP server keeps serving:
 - the web configuration (TLS certificates, client CA, users, headers, rate limit): for new connections;
 - `--web.max-requests`: for the next request;
 - log level and format;
@@ -26,6 +27,7 @@ from modelcache_exporter.base.log import kv
 from modelcache_exporter.base.values import ConfigError
 from modelcache_exporter.collectors.reload import ReloadCollector, ReloadStatus
 from modelcache_exporter.config.flags import Config
+from modelcache_exporter.web.config import WebConfigError, check_reload
 from modelcache_exporter.web.guard import BasicAuth, Guard, WebState
 from modelcache_exporter.web.limits import Limits
 from modelcache_exporter.web.server import App, Server, Switch, make_app, serve
@@ -82,11 +84,8 @@ class Runtime:
     def reload(self) -> bool:
         """Re-read the configuration and apply it; False (and the old configuration kept) when it is invalid."""
         with self._lock:
-            try:
-                new = self.read()
-            except ConfigError as exc:
-                log.error("configuration reload failed; keeping the configuration in force: %s", exc)
-                self.status.record(False)
+            new = self._read()
+            if new is None:
                 return False
             old = self.cfg
             if new.web_listen_address != old.web_listen_address:
@@ -119,6 +118,21 @@ class Runtime:
                 extra=kv(restarted=",".join(changed) or "nothing", tls=new.web.tls, users=len(new.web.users)),
             )
             return True
+
+    def _read(self) -> Config | None:
+        """The new configuration; None (logged on one line, counted) when it is invalid or would turn off a
+        protection of the web configuration in force."""
+        try:
+            new = self.read()
+            check_reload(self.web.web, new.web)
+        except ConfigError as exc:
+            log.error("configuration reload failed; keeping the configuration in force: %s", exc)
+            if isinstance(exc, WebConfigError):
+                # this state of the web configuration file is reported: not once more by the change check
+                self.web.set(self.web.web)
+            self.status.record(False)
+            return None
+        return new
 
     def _swap(self, new: Config) -> tuple[Exporter, bool]:
         """Stop the running exporter and start one on `new`; should that fail, one on the old configuration

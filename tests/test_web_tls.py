@@ -342,4 +342,4 @@ def test_relative_paths_and_inline_pem(certs: Certs, tmp_path: Path, running: An
     )
     web = load_web_config(str(web_file(tmp_path / "inline.yml", inline)))
     assert handshake(running(lambda: web), certs.ca)[0] == "TLSv1.3"
-    assert load_web_config(str(web_file(tmp_path / "empty.yml", ""))).tls is False
+    assert load_web_config(str(web_file(tmp_path / "none.yml", "{}\n"))).tls is False  # explicitly nothing

@@ -201,7 +201,7 @@ class WebState:
                 return self.web
             self._sig = sig  # a broken state is reported once, and retried when a file changes again
             try:
-                new = load_web_config(self.web.path)
+                new = load_web_config(self.web.path, self.web)
             except ConfigError as exc:
                 log.error("web configuration changed but does not load; keeping the one in force: %s", exc)
                 if self.on_reload is not None:
