@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -37,13 +37,40 @@ def make_chain(top: Path, depth: int) -> None:
         os.close(fd)
 
 
+def remove_chain(top: Path) -> None:
+    """Remove a chain made by `make_chain`, bottom up (shutil.rmtree, and so pytest's clean-up of old temporary
+    folders, recurses once per level and fails on a chain this deep)."""
+    here = os.getcwd()
+    try:
+        os.chdir(top)
+        depth = 0
+        while os.path.isdir("d"):
+            os.chdir("d")
+            depth += 1
+        for _ in range(depth):
+            os.chdir("..")
+            os.rmdir("d")
+    finally:
+        os.chdir(here)
+
+
+@pytest.fixture
+def chains(tmp_path: Path) -> Iterator[list[Path]]:
+    """Chains to remove after the test."""
+    made: list[Path] = []
+    yield made
+    for top in made:
+        remove_chain(top)
+
+
 def cpu_seconds(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     return float(times.user + times.system)
 
 
-def test_walking_a_chain_past_path_max_is_one_error_and_cheap(tmp_path: Path) -> None:
+def test_walking_a_chain_past_path_max_is_one_error_and_cheap(tmp_path: Path, chains: list[Path]) -> None:
     make_chain(tmp_path / "chain", DEPTH)
+    chains.append(tmp_path / "chain")
     deep = walk_tree(str(tmp_path / "chain"), "chain")
     assert [e.kind for e in deep.errors] == ["name_too_long"]
     assert len(os.fsencode(str(tmp_path / deep.errors[0].path))) >= PATH_MAX
@@ -52,11 +79,14 @@ def test_walking_a_chain_past_path_max_is_one_error_and_cheap(tmp_path: Path) ->
     assert time.process_time() - t0 < 0.1  # one lookup per level (was ~2,000 per level: ~0.2 s)
 
 
-def test_a_chain_deeper_than_path_max_is_a_scan_error_and_the_root_stays_watched(tmp_path: Path) -> None:
+def test_a_chain_deeper_than_path_max_is_a_scan_error_and_the_root_stays_watched(
+    tmp_path: Path, chains: list[Path]
+) -> None:
     root = tmp_path / "models"
     (root / "normal").mkdir(parents=True)
     (root / "normal" / "w.bin").write_bytes(b"\x01" * 100)
     make_chain(root / "chain", DEPTH)
+    chains.append(root / "chain")
     conf = tmp_path / "roots.yml"
     conf.write_text(f"roots:\n  - {{path: {root}, name: plain, layout: plain}}\n")
     args = ["--config.file", str(conf), "--path.state", str(tmp_path / "s"), *QUIET]
