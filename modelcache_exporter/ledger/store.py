@@ -3,7 +3,8 @@
 Every completed artifact ever seen is a row: identity (root, model, ident), size, first and last
 seen, how many times it arrived, whether it is present now. A missing, corrupt, locked or read-only
 database is reported (log line, `modelcache_ledger_persistent 0`, an error count by kind) and the
-ledger carries on in memory, so the exporter never stops over it.
+ledger carries on in memory, so the exporter never stops over it. Every parameter and column goes through
+`base.names` (`to_db` / `from_db`): a name that is not UTF-8 is stored as its bytes and read back unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from modelcache_exporter.base.log import kv
+from modelcache_exporter.base.names import from_db, to_db
 
 log = logging.getLogger(__name__)
 SCHEMA = """
@@ -116,17 +118,18 @@ class Store:
 
     def write(self, sql: str, rows: Iterable[tuple[object, ...]] = ((),)) -> None:
         """Run a write; on failure switch to memory (the write is retried there)."""
+        rows = _params(rows)
         try:
-            self.db.executemany(sql, list(rows))
+            self.db.executemany(sql, rows)
         except sqlite3.Error as exc:
             if not self.persistent:
                 raise
             self.db = self._fallback(exc)
-            self.db.executemany(sql, list(rows))
+            self.db.executemany(sql, rows)
 
     def transaction(self, writes: Iterable[tuple[str, Iterable[tuple[object, ...]]]]) -> None:
         """Several writes in one transaction (one fsync); on failure, retried in memory."""
-        batch = [(sql, list(rows)) for sql, rows in writes]
+        batch = [(sql, _params(rows)) for sql, rows in writes]
         try:
             self._run(batch)
         except sqlite3.Error as exc:
@@ -150,7 +153,7 @@ class Store:
     def query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """Run a read; on failure switch to memory (and read nothing)."""
         try:
-            return list(self.db.execute(sql, args))
+            return [tuple(map(from_db, row)) for row in self.db.execute(sql, tuple(map(to_db, args)))]
         except sqlite3.Error as exc:
             if not self.persistent:
                 raise
@@ -228,6 +231,11 @@ class Store:
         """Close the connection (the WAL is checkpointed)."""
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
+
+
+def _params(rows: Iterable[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """SQL parameter rows, each value through `to_db`."""
+    return [tuple(map(to_db, row)) for row in rows]
 
 
 def _migrate(db: sqlite3.Connection) -> None:
