@@ -7,6 +7,8 @@ import logging
 import sys
 import time
 
+from modelcache_exporter.base.names import label_text
+
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 _NAMES = {
     logging.DEBUG: "debug",
@@ -18,7 +20,7 @@ _NAMES = {
 
 
 def _quote(value: object) -> str:
-    text = str(value)
+    text = label_text(str(value))  # a file name that is not UTF-8 shows as its label does
     if text and all(c.isalnum() or c in "-._/:@+" for c in text):
         return text
     return json.dumps(text, ensure_ascii=False)

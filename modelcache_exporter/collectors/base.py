@@ -3,7 +3,9 @@ source never blanks a scrape (node_exporter's `node_scrape_collector_*` pattern)
 
 Encoding the text is most of a scrape's cost (a 1,000-model cache is ~2,000 samples: ~10 ms in the
 text format, ~17 ms in OpenMetrics). A source whose data carries a version (`cache_key()`, e.g. the
-index's generation numbers) is encoded once per version and its bytes are reused until it changes.
+index's generation numbers) is encoded once per version and its bytes are reused until it changes; a source
+whose collection or encoding fails says `success 0` for that scrape, and nothing of the failure is kept. Label
+values go through `base.names.label_text` (a file name that is not UTF-8 is shown escaped, never a failed scrape).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
 from modelcache_exporter.base.log import kv
-from modelcache_exporter.collectors.families import PREFIX, gauge
+from modelcache_exporter.collectors.families import PREFIX, gauge, text_labels
 
 log = logging.getLogger(__name__)
 OM_EOF = b"# EOF\n"
@@ -143,22 +145,31 @@ class ScrapeCollector(Collector):
         return b"".join(parts)
 
     def _encoded(self, source: Source, meta: tuple[GaugeMetricFamily, GaugeMetricFamily], om: bool) -> bytes | _Cached:
+        """One source's bytes (cached or not); a source whose collection or encoding fails gives nothing, says
+        `success 0` and is tried afresh next scrape (its failure is never cached)."""
+        t0 = time.perf_counter()
+        try:
+            result, ok = self._encode_source(source, om), 1.0
+        except Exception:
+            log.exception("collector failed", extra=kv(collector=source.name))
+            self._cache.pop(source.name, None)
+            result, ok = b"", 0.0
+        meta[0].add_metric([source.name], ok)
+        meta[1].add_metric([source.name], time.perf_counter() - t0)
+        return result
+
+    def _encode_source(self, source: Source, om: bool) -> bytes | _Cached:
+        """Encode a source, or reuse its encoding while its `cache_key()` is unchanged; raises what the source's
+        collection or the encoding raises."""
         key_fn = getattr(source, "cache_key", None)
         if key_fn is None:
-            return encode(list(self._run(source, meta)), om)
-        t0 = time.perf_counter()
+            return encode(text_labels(source.collect()), om)
         key = key_fn()
         hit = self._cache.get(source.name)
         if hit is None or hit.key != key:
-            families = list(self._run(source, meta))
-            hit = self._cache[source.name] = _Cached(key)
-            if not families:  # a failed collection is not cached
-                self._cache.pop(source.name)
-                return b""
-            hit.text, hit.om = encode(families, False), encode(families, True)
-        else:
-            meta[0].add_metric([source.name], 1.0)
-            meta[1].add_metric([source.name], time.perf_counter() - t0)
+            families = text_labels(source.collect())
+            hit = _Cached(key, encode(families, False), encode(families, True))
+            self._cache[source.name] = hit
         return hit
 
     @staticmethod
@@ -171,7 +182,7 @@ class ScrapeCollector(Collector):
     def _run(source: Source, meta: tuple[GaugeMetricFamily, GaugeMetricFamily]) -> list[Metric]:
         t0 = time.perf_counter()
         try:
-            families, ok = list(source.collect()), 1.0
+            families, ok = text_labels(source.collect()), 1.0
         except Exception:
             log.exception("collector failed", extra=kv(collector=source.name))
             families, ok = [], 0.0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from modelcache_exporter.base.names import is_text, label_text
 
 PREFIX = "modelcache_"
 
@@ -41,3 +43,15 @@ class GaugeTable:
     def families(self) -> list[GaugeMetricFamily]:
         """The gauges, in declaration order."""
         return [family for family, _get in self.rows]
+
+
+def text_labels(families: Iterable[Metric]) -> list[Metric]:
+    """The families, with every label value valid UTF-8 (`label_text`: a name that is not text shown escaped).
+    Samples whose values are all text, nearly all of them, are left as they are."""
+    out = list(families)
+    for family in out:
+        for i, sample in enumerate(family.samples):
+            if not all(is_text(v) for v in sample.labels.values()):
+                labels = {k: label_text(v) for k, v in sample.labels.items()}
+                family.samples[i] = type(sample)(sample.name, labels, *sample[2:])  # Sample: (name, labels, ...)
+    return out

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from modelcache_exporter.base.log import kv
+from modelcache_exporter.base.names import from_db, to_db
 from modelcache_exporter.ledger import storefile
 from modelcache_exporter.ledger.storefile import SCHEMA, Backoff, migrate
 
@@ -125,17 +126,18 @@ class Database:
 
     def write(self, sql: str, rows: Iterable[tuple[object, ...]] = ((),)) -> None:
         """Run a write; on failure switch to memory (the write is retried there)."""
+        params = _params(rows)
         try:
-            self.db.executemany(sql, list(rows))
+            self.db.executemany(sql, params)
         except sqlite3.Error as exc:
             if not self.persistent:
                 raise
             self.db = self._fallback(exc)
-            self.db.executemany(sql, list(rows))
+            self.db.executemany(sql, params)
 
     def transaction(self, writes: Iterable[tuple[str, Iterable[tuple[object, ...]]]]) -> None:
         """Several writes in one transaction (one fsync); on failure, retried in memory."""
-        batch = [(sql, list(rows)) for sql, rows in writes]
+        batch = [(sql, _params(rows)) for sql, rows in writes]
         try:
             self._run(batch)
         except sqlite3.Error as exc:
@@ -159,7 +161,7 @@ class Database:
     def query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """Run a read; on failure switch to memory (and read nothing)."""
         try:
-            return list(self.db.execute(sql, args))
+            return [tuple(map(from_db, row)) for row in self.db.execute(sql, tuple(map(to_db, args)))]
         except sqlite3.Error as exc:
             if not self.persistent:
                 raise
@@ -188,3 +190,8 @@ def _consequence(history: bool, held: bool) -> str:
     return (
         "keeping it in memory until restart, the file left as it is - re-download verdicts will not survive a restart"
     )
+
+
+def _params(rows: Iterable[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """SQL parameter rows, each value through `to_db` (a name that is not UTF-8 is stored as its bytes)."""
+    return [tuple(map(to_db, row)) for row in rows]

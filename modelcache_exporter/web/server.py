@@ -34,6 +34,7 @@ from typing import Any
 from prometheus_client.exposition import choose_encoder
 
 from modelcache_exporter.base.log import kv
+from modelcache_exporter.base.names import label_text
 from modelcache_exporter.collectors.base import ScrapeCollector, ScrapeTimer
 from modelcache_exporter.web.config import WebConfig, san_allowed
 from modelcache_exporter.web.connection import Connection
@@ -197,7 +198,8 @@ def serve(
 def landing_page(title: str, telemetry_path: str, rows: list[dict[str, str]]) -> str:
     """A minimal page: links and one row per cache root."""
     head = "".join(f"<th>{html.escape(k)}</th>" for k in (rows[0] if rows else {}))
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r.values()) + "</tr>" for r in rows)
+    cells = ("".join(f"<td>{html.escape(label_text(v))}</td>" for v in r.values()) for r in rows)
+    body = "".join(f"<tr>{c}</tr>" for c in cells)
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
         f"<h1>{html.escape(title)}</h1><p><a href='{html.escape(telemetry_path)}'>Metrics</a> · "
