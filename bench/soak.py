@@ -203,6 +203,61 @@ def proc_figures(pid: int) -> tuple[int, int]:
     return rss, len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def proc_threads(pid: int) -> int:
+    """Threads of a process."""
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+class Scrapers:
+    """`count` scrapers, each a thread with its own keep-alive connection scraping `url` every `interval`
+    seconds (as that many Prometheus servers would), keeping every latency."""
+
+    def __init__(self, url: str, count: int, interval: float) -> None:
+        self.url, self.interval = url, interval
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.lock = threading.Lock()
+        self.halt = threading.Event()
+        self.threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(count)]
+
+    def start(self) -> None:
+        for t in self.threads:
+            t.start()
+
+    def stop(self) -> None:
+        self.halt.set()
+        for t in self.threads:
+            t.join(15)
+
+    def _loop(self) -> None:
+        session = requests.Session()
+        session.trust_env = False
+        while not self.halt.is_set():
+            t0 = time.perf_counter()
+            try:
+                session.get(self.url, timeout=10).raise_for_status()
+                ok = True
+            except requests.RequestException:
+                ok = False
+            took = time.perf_counter() - t0
+            with self.lock:
+                if ok:
+                    self.latencies.append(took)
+                else:
+                    self.errors += 1
+            self.halt.wait(max(0.0, self.interval - took))
+
+    def summary(self) -> str:
+        """`n ok / failed, p50 / p99 / max`."""
+        with self.lock:
+            lat, errors = sorted(self.latencies), self.errors
+        if not lat:
+            return f"0 ok / {errors} failed"
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+        return (f"{len(lat)} ok / {errors} failed, p50 {statistics.median(lat) * 1000:.1f} ms / "
+                f"p99 {p99 * 1000:.1f} ms / max {lat[-1] * 1000:.0f} ms")
+
+
 def parse(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     out = {}
     for name, labels, value in SAMPLE.findall(text):
@@ -228,7 +283,7 @@ def fresh_tables(hub: Path, plain: Path) -> tuple[dict[str, tuple[float, float]]
     """What a fresh scan of the final tree says: scan_cache_dir for the hub root, our exact scan for plain."""
     from huggingface_hub import scan_cache_dir
 
-    from modelcache_exporter.scan import scan_root
+    from modelcache_exporter.layouts import scan_root
 
     hub_info = scan_cache_dir(hub)
     theirs = {r.repo_id: (float(r.size_on_disk), float(r.nb_files)) for r in hub_info.repos}
@@ -256,6 +311,8 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=60.0, help="seconds before the first RSS/fd figure counts")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument("--exporter-arg", action="append", default=[], help="an extra exporter flag (repeatable)")
+    ap.add_argument("--scrapers", type=int, default=0, help="parallel scrapers during the soak (0: none)")
+    ap.add_argument("--scrape-interval", type=float, default=1.0, help="seconds between one scraper's scrapes")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="modelcache-soak-"))
@@ -292,10 +349,13 @@ def main() -> int:
 
     writer = LogWriter(log, args.rate, args.rotate_every)
     writer.start()
+    scrapers = Scrapers(url, args.scrapers, args.scrape_interval)
+    scrapers.start()
     t0 = time.monotonic()
     end = t0 + args.minutes * 60
     rss: list[tuple[float, float]] = []
     fds: list[tuple[float, float]] = []
+    threads: list[tuple[float, float]] = []
     scrapes, scrape_errors, slowest = 0, 0, 0.0
     next_sample = t0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # the finally below stops the exporter
@@ -308,6 +368,7 @@ def main() -> int:
                 r, f = proc_figures(proc.pid)
                 rss.append((now - t0, r / 1024))
                 fds.append((now - t0, f))
+                threads.append((now - t0, proc_threads(proc.pid)))
                 s0 = time.perf_counter()
                 try:
                     session.get(url, timeout=10).raise_for_status()
@@ -328,6 +389,7 @@ def main() -> int:
     finally:
         writer.halt.set()
         writer.join()
+        scrapers.stop()
 
     # Quiescence: the cache and the log stop changing; wait for the exporter to catch up.
     hub_fresh, plain_fresh = fresh_tables(hub, plain)
@@ -342,6 +404,7 @@ def main() -> int:
         time.sleep(1.0)
     settled = time.monotonic() - (settle_deadline - 60)
     final_rss, final_fds = proc_figures(proc.pid)
+    final_threads = proc_threads(proc.pid)
     hub_ex, plain_ex = model_table(m, "hub"), model_table(m, "hf_cache")
     rotations = m.get(("modelcache_log_rotations_total", frozenset({("log", "webui")})), -1.0)
     corrections = sum(v for (n, _), v in m.items() if n == "modelcache_index_corrections_total")
@@ -358,6 +421,7 @@ def main() -> int:
 
     warm = [p for p in rss if p[0] >= args.warmup] or rss
     warm_fds = [p for p in fds if p[0] >= args.warmup] or fds
+    warm_threads = [p for p in threads if p[0] >= args.warmup] or threads
     rows = [
         ("duration", f"{args.minutes:g} min, {args.rate} lines/s, rotation every {args.rotate_every:g} s"),
         ("cache actions", ", ".join(f"{k} {v}" for k, v in sorted(churn.actions.items()))),
@@ -368,7 +432,10 @@ def main() -> int:
         ("open fds (after warm-up / end / max)", f"{int(warm_fds[0][1])} / {final_fds} / "
                                                   f"{int(max(v for _, v in fds))}"),
         ("fd slope after warm-up", f"{slope_per_hour(warm_fds):+.2f} /h"),
+        ("threads (after warm-up / end / max)", f"{int(warm_threads[0][1])} / {final_threads} / "
+                                                 f"{int(max(v for _, v in threads))}"),
         ("scrapes (ok / failed / slowest)", f"{scrapes} / {scrape_errors} / {slowest * 1000:.0f} ms"),
+        (f"{args.scrapers} parallel scrapers, one scrape per {args.scrape_interval:g} s each", scrapers.summary()),
         ("log lines written / counted", f"{writer.written} / {int(lines_counted)}"),
         ("log rotations done / counted", f"{writer.rotations} / {int(rotations)}"),
         ("hub models: exporter / scan_cache_dir / mismatched", f"{len(hub_ex)} / {len(hub_fresh)} / "
