@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import multiprocessing
 import os
 import random
 import re
@@ -33,13 +34,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-SAMPLE = re.compile(r"^(modelcache_[a-z_]+)\{([^}]*)\} (\S+)$", re.M)
+SAMPLE = re.compile(r"^(modelcache_[a-z_]+)(?:\{([^}]*)\})? (\S+)$", re.M)
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
@@ -203,6 +205,13 @@ def proc_figures(pid: int) -> tuple[int, int]:
     return rss, len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def proc_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process has used."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_threads(pid: int) -> int:
     """Threads of a process."""
     return len(os.listdir(f"/proc/{pid}/task"))
@@ -210,52 +219,73 @@ def proc_threads(pid: int) -> int:
 
 class Scrapers:
     """`count` scrapers, each a thread with its own keep-alive connection scraping `url` every `interval`
-    seconds (as that many Prometheus servers would), keeping every latency."""
+    seconds (as that many Prometheus servers would), keeping every latency.
+
+    They run in a process of their own (`start`/`stop`), so the latencies are not those of this process's GIL
+    (the churn and the log writer run here)."""
 
     def __init__(self, url: str, count: int, interval: float) -> None:
-        self.url, self.interval = url, interval
+        self.url, self.count, self.interval = url, count, interval
         self.latencies: list[float] = []
         self.errors = 0
-        self.lock = threading.Lock()
-        self.halt = threading.Event()
-        self.threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(count)]
+        ctx = multiprocessing.get_context("spawn")
+        self._halt = ctx.Event()
+        self._recv, send = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_scrape_process, args=(url, count, interval, self._halt, send), daemon=True)
 
     def start(self) -> None:
-        for t in self.threads:
-            t.start()
+        if self.count:
+            self._proc.start()
 
     def stop(self) -> None:
-        self.halt.set()
-        for t in self.threads:
-            t.join(15)
-
-    def _loop(self) -> None:
-        session = requests.Session()
-        session.trust_env = False
-        while not self.halt.is_set():
-            t0 = time.perf_counter()
-            try:
-                session.get(self.url, timeout=10).raise_for_status()
-                ok = True
-            except requests.RequestException:
-                ok = False
-            took = time.perf_counter() - t0
-            with self.lock:
-                if ok:
-                    self.latencies.append(took)
-                else:
-                    self.errors += 1
-            self.halt.wait(max(0.0, self.interval - took))
+        if not self.count:
+            return
+        self._halt.set()
+        if self._recv.poll(30):
+            self.latencies, self.errors = self._recv.recv()
+        self._proc.join(15)
 
     def summary(self) -> str:
         """`n ok / failed, p50 / p99 / max`."""
-        with self.lock:
-            lat, errors = sorted(self.latencies), self.errors
+        lat, errors = sorted(self.latencies), self.errors
         if not lat:
             return f"0 ok / {errors} failed"
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
         return (f"{len(lat)} ok / {errors} failed, p50 {statistics.median(lat) * 1000:.1f} ms / "
                 f"p99 {p99 * 1000:.1f} ms / max {lat[-1] * 1000:.0f} ms")
+
+
+def _scrape_process(url: str, count: int, interval: float, halt: Any, out: Any) -> None:
+    """The scrapers' process: `count` threads until `halt` is set, then every latency and the failures to `out`."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def loop() -> None:
+        session = requests.Session()
+        session.trust_env = False
+        while not halt.is_set():
+            t0 = time.perf_counter()
+            try:
+                session.get(url, timeout=10).raise_for_status()
+                ok = True
+            except requests.RequestException:
+                ok = False
+            took = time.perf_counter() - t0
+            with lock:
+                if ok:
+                    latencies.append(took)
+                else:
+                    errors[0] += 1
+            halt.wait(max(0.0, interval - took))
+
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.send((latencies, errors[0]))
+
 
 
 def parse(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -352,6 +382,7 @@ def main() -> int:
     scrapers = Scrapers(url, args.scrapers, args.scrape_interval)
     scrapers.start()
     t0 = time.monotonic()
+    cpu0 = proc_cpu_seconds(proc.pid)
     end = t0 + args.minutes * 60
     rss: list[tuple[float, float]] = []
     fds: list[tuple[float, float]] = []
@@ -390,6 +421,7 @@ def main() -> int:
         writer.halt.set()
         writer.join()
         scrapers.stop()
+    cpu_share = (proc_cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0)
 
     # Quiescence: the cache and the log stop changing; wait for the exporter to catch up.
     hub_fresh, plain_fresh = fresh_tables(hub, plain)
@@ -412,6 +444,8 @@ def main() -> int:
     by_root = {dict(labels)["root"]: v for (n, labels), v in m.items() if n == "modelcache_cache_wipes_total"}
     wipes = ", ".join(f"{root} {int(v)}" for root, v in sorted(by_root.items()))
     downloads = sum(v for (n, _), v in m.items() if n == "modelcache_downloads_total")
+    served = m.get(("modelcache_exporter_scrape_duration_seconds_count", frozenset()), 0.0)
+    served_s = m.get(("modelcache_exporter_scrape_duration_seconds_sum", frozenset()), 0.0)
     proc.send_signal(signal.SIGTERM)
     code = proc.wait(30)
     stderr.close()
@@ -436,6 +470,8 @@ def main() -> int:
                                                  f"{int(max(v for _, v in threads))}"),
         ("scrapes (ok / failed / slowest)", f"{scrapes} / {scrape_errors} / {slowest * 1000:.0f} ms"),
         (f"{args.scrapers} parallel scrapers, one scrape per {args.scrape_interval:g} s each", scrapers.summary()),
+        ("exporter CPU during the run", f"{cpu_share * 100:.0f} % of a core"),
+        ("scrapes served / mean time in the exporter", f"{int(served)} / {served_s / max(served, 1) * 1000:.2f} ms"),
         ("log lines written / counted", f"{writer.written} / {int(lines_counted)}"),
         ("log rotations done / counted", f"{writer.rotations} / {int(rotations)}"),
         ("hub models: exporter / scan_cache_dir / mismatched", f"{len(hub_ex)} / {len(hub_fresh)} / "

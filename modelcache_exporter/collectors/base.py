@@ -10,29 +10,21 @@ values go through `base.names.label_text` (a file name that is not UTF-8 is show
 
 from __future__ import annotations
 
-import gzip
 import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
-from prometheus_client import exposition
 from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
-from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
 from modelcache_exporter.base.log import kv
+from modelcache_exporter.collectors.encoding import OM_EOF, Cached, encode, gz_member
 from modelcache_exporter.collectors.families import PREFIX, gauge, text_labels
+from modelcache_exporter.collectors.flight import SingleFlight
 
 log = logging.getLogger(__name__)
-OM_EOF = b"# EOF\n"
-GZIP_LEVEL = 1  # a scrape should cost next to nothing; level 1 is ~5x faster than 9 for ~20% more bytes
-
-
-def _gz(data: bytes, gz: bool) -> bytes:
-    return gzip.compress(data, compresslevel=GZIP_LEVEL) if gz else data
 
 
 class Source(Protocol):
@@ -61,49 +53,14 @@ class ScrapeTimer:
             self.total += seconds
 
 
-class _Families:
-    """Adapter: a list of families seen as a collector, for prometheus_client's encoders."""
-
-    def __init__(self, families: Sequence[Metric]) -> None:
-        self.families = families
-
-    def collect(self) -> Sequence[Metric]:
-        return self.families
-
-
-def encode(families: Sequence[Metric], om: bool) -> bytes:
-    """Families in the text format 0.0.4 or OpenMetrics (without its final `# EOF`)."""
-    if om:
-        return openmetrics.generate_latest(_Families(families))[: -len(OM_EOF)]
-    return exposition.generate_latest(_Families(families))
-
-
-@dataclass
-class _Cached:
-    key: object
-    text: bytes = b""
-    om: bytes = b""
-    gz: dict[bool, bytes] | None = None
-
-    def body(self, om: bool, gz: bool) -> bytes:
-        """Encoded (and, when asked, compressed once and kept) bytes of one source."""
-        raw = self.om if om else self.text
-        if not gz:
-            return raw
-        if self.gz is None:
-            self.gz = {}
-        if om not in self.gz:
-            self.gz[om] = gzip.compress(raw, compresslevel=GZIP_LEVEL)
-        return self.gz[om]
-
-
 class ScrapeCollector(Collector):
     """Runs the sources and adds `modelcache_scrape_collector_{success,duration_seconds}`."""
 
     def __init__(self, sources: Sequence[Source], timer: ScrapeTimer, extra: Sequence[Collector] = ()) -> None:
         self.sources, self.timer, self.extra = list(sources), timer, list(extra)
-        self._cache: dict[str, _Cached] = {}
+        self._cache: dict[str, Cached] = {}
         self._lock = threading.Lock()
+        self.flight: SingleFlight[bytes] = SingleFlight()
 
     def describe(self) -> list[Metric]:
         """Nothing: registering must not trigger a collection."""
@@ -119,7 +76,12 @@ class ScrapeCollector(Collector):
             yield from other.collect()
 
     def render(self, om: bool, gz: bool = False) -> bytes:
-        """The exposition body for HTTP, reusing the encoding of unchanged sources.
+        """The exposition body for HTTP. Scrapes arriving together share one rendering that began after they
+        arrived (`flight`): 40 concurrent scrapers cost one or two renders, not 40 in a row."""
+        return self.flight.do((om, gz), lambda: self._render(om, gz))
+
+    def _render(self, om: bool, gz: bool) -> bytes:
+        """The exposition body, reusing the encoding of unchanged sources.
 
         With `gz`, the body is a multi-member gzip stream (RFC 1952 section 2.2): unchanged sources
         keep their compressed member, only the rest is compressed for this scrape.
@@ -130,9 +92,9 @@ class ScrapeCollector(Collector):
         with self._lock:
             for source in self.sources:
                 cached = self._encoded(source, meta, om)
-                if isinstance(cached, _Cached):
+                if isinstance(cached, Cached):
                     if live:
-                        parts.append(_gz(b"".join(live), gz))
+                        parts.append(gz_member(b"".join(live), gz))
                         live = []
                     parts.append(cached.body(om, gz))
                 else:
@@ -141,10 +103,10 @@ class ScrapeCollector(Collector):
         for other in self.extra:
             tail.extend(other.collect())
         live.append(encode(tail, om) + (OM_EOF if om else b""))
-        parts.append(_gz(b"".join(live), gz))
+        parts.append(gz_member(b"".join(live), gz))
         return b"".join(parts)
 
-    def _encoded(self, source: Source, meta: tuple[GaugeMetricFamily, GaugeMetricFamily], om: bool) -> bytes | _Cached:
+    def _encoded(self, source: Source, meta: tuple[GaugeMetricFamily, GaugeMetricFamily], om: bool) -> bytes | Cached:
         """One source's bytes (cached or not); a source whose collection or encoding fails gives nothing, says
         `success 0` and is tried afresh next scrape (its failure is never cached)."""
         t0 = time.perf_counter()
@@ -158,7 +120,7 @@ class ScrapeCollector(Collector):
         meta[1].add_metric([source.name], time.perf_counter() - t0)
         return result
 
-    def _encode_source(self, source: Source, om: bool) -> bytes | _Cached:
+    def _encode_source(self, source: Source, om: bool) -> bytes | Cached:
         """Encode a source, or reuse its encoding while its `cache_key()` is unchanged; raises what the source's
         collection or the encoding raises."""
         key_fn = getattr(source, "cache_key", None)
@@ -167,9 +129,8 @@ class ScrapeCollector(Collector):
         key = key_fn()
         hit = self._cache.get(source.name)
         if hit is None or hit.key != key:
-            families = text_labels(source.collect())
-            hit = _Cached(key, encode(families, False), encode(families, True))
-            self._cache[source.name] = hit
+            hit = self._cache[source.name] = Cached(key, text_labels(source.collect()))
+        hit.body(om, False)  # encode now (once per format): a failure here is this source's, and is not kept
         return hit
 
     @staticmethod
