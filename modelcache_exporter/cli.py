@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -12,9 +14,9 @@ from collections.abc import Sequence
 from modelcache_exporter import __version__
 from modelcache_exporter.base import log as logsetup
 from modelcache_exporter.base.log import kv
-from modelcache_exporter.base.values import ConfigError
+from modelcache_exporter.base.values import ConfigError, parse_listen_address, quoted
 from modelcache_exporter.config.flags import Config
-from modelcache_exporter.config.parser import PROG, parse
+from modelcache_exporter.config.parser import fail, parse
 from modelcache_exporter.memory import limit_arenas
 
 SIGNAL_POLL = 0.5
@@ -31,11 +33,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         cfg = parse(args)
     except ConfigError as exc:
-        print(f"{PROG}: invalid configuration: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc)
     logsetup.setup(cfg.log_level, cfg.log_format)
     limit_arenas()  # before any thread starts
     return run(cfg, args)
+
+
+def listen_error(address: str, exc: OSError) -> str:
+    """Why `--web.listen-address` could not be bound, and what to do about it, as one line."""
+    host, port = parse_listen_address(address)
+    head = address.strip().rsplit(":", 1)[0]  # the host as given: "", "127.0.0.1", "[::1]", "localhost"
+    other = f"{head}:{port + 1 if 0 < port < 65535 else 10860}"
+    if isinstance(exc, socket.gaierror):
+        why = f"host {quoted(head)} is not known; use an IP address or a name this machine resolves"
+        other = f"127.0.0.1:{port}"
+    elif exc.errno == errno.EADDRINUSE:
+        why = f"port {port} is already in use (another exporter?); stop that process or choose another port"
+    elif exc.errno == errno.EACCES:
+        why = f"not allowed to listen on port {port}; choose a port above 1023"
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        why = f"{host} is not an address of this machine; use one of its addresses, or :{port} for all interfaces"
+        other = f":{port}"
+    else:
+        why = f"cannot listen: {exc.strerror or exc}; choose another address"
+    return f"--web.listen-address={address}: {why} (example: --web.listen-address={other})"
 
 
 def run(cfg: Config, argv: Sequence[str] = ()) -> int:
@@ -56,11 +77,7 @@ def run(cfg: Config, argv: Sequence[str] = ()) -> int:
     try:
         runtime.listen()
     except OSError as exc:
-        print(
-            f"{PROG}: cannot listen on {cfg.web_listen_address}: {exc.strerror}; choose another --web.listen-address",
-            file=sys.stderr,
-        )
-        return 1
+        return fail(ConfigError(listen_error(cfg.web_listen_address, exc)))
     runtime.start()
     log.info(
         "listening",

@@ -76,11 +76,11 @@ def test_listen_addresses() -> None:
 @pytest.mark.parametrize(
     "args,file_text,needle",
     [
-        (["--web.listen-address", "nope"], None, "--web.listen-address: 'nope' is not host:port"),
+        (["--web.listen-address", "nope"], None, '--web.listen-address: "nope" is not host:port or :port'),
         (["--collector.cache.poll-interval", "5x"], None, "is not a duration"),
-        (["--web.telemetry-path", "metrics"], None, "must start with '/'"),
-        (["--log.level", "loud"], None, "use debug, info, warn or error"),
-        (["--no-such-flag"], None, "unrecognized arguments: --no-such-flag"),
+        (["--web.telemetry-path", "metrics"], None, '"metrics" does not start with /'),
+        (["--log.level", "loud"], None, '"loud" is not one of debug, info, warn, error'),
+        (["--no-such-flag"], None, "unknown flag --no-such-flag; see 'modelcache-exporter --help'"),
         ([], "collector:\n  cache: {poll-intervall: 5s}\n", "unknown setting 'collector.cache.poll-intervall'"),
         ([], "roots: [{path: /x, layout: hub}]\n", "unknown layout 'hub'; use one of auto, hf-hub"),
         ([], "roots: [{path: /x, name: a}, {path: /y, name: a}]\n", "two cache roots are named 'a'"),
@@ -105,7 +105,7 @@ def test_bad_configuration_is_one_line_and_exit_2(
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("modelcache-exporter: invalid configuration: ") and needle in lines[0]
+    assert lines[0].startswith("modelcache-exporter: error: ") and needle in lines[0]
 
 
 def test_probe_directory_inside_a_cache_is_refused(tmp_path: Path) -> None:

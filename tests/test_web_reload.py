@@ -192,7 +192,7 @@ def test_an_empty_web_config_file_at_start_exits_2_with_one_line(tmp_path: Path,
     )  # fmt: skip
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith("modelcache-exporter: invalid configuration: ") and "is empty" in line
+    assert line.startswith("modelcache-exporter: error: ") and "is empty" in line
 
 
 def test_client_certificate_checks_go_only_when_turned_off_explicitly(certs: Certs, tmp_path: Path) -> None:

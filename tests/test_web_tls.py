@@ -326,7 +326,7 @@ def test_invalid_web_configuration_exits_2_with_one_line(tmp_path: Path) -> None
     )  # fmt: skip
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith("modelcache-exporter: invalid configuration: ") and "unknown key 'foo'" in line
+    assert line.startswith("modelcache-exporter: error: ") and "unknown key 'foo'" in line
 
 
 def test_relative_paths_and_inline_pem(certs: Certs, tmp_path: Path, running: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable
@@ -33,21 +34,38 @@ def read_yaml(path: str, flag: str) -> Any:
         raise ConfigError(f"{path}:{where} is not valid YAML; fix the syntax") from None
 
 
+def quoted(text: object) -> str:
+    """A value as a message shows it: in double quotes, control characters escaped."""
+    return json.dumps(str(text), ensure_ascii=False)
+
+
 def parse_duration(text: str) -> float:
     """`"90s"`, `"10m"`, `"1h30m"`, `"250ms"` or a plain number of seconds -> seconds."""
     value = str(text).strip()
+    bad = f"{quoted(text)} is not a duration like 30s, 10m or 1h30m"
     try:
         seconds = float(value)
     except ValueError:
         parts = _DURATION.findall(value)
         if not parts or "".join(n + u for n, u in parts) != value:
-            raise ValueError(f"{text!r} is not a duration (use e.g. 30s, 10m, 1h)") from None
+            raise ValueError(bad) from None
         seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     if not math.isfinite(seconds):  # float() takes "nan" and "inf": a wait of NaN or forever is no setting
-        raise ValueError(f"{text!r} is not a duration (use e.g. 30s, 10m, 1h)")
+        raise ValueError(bad)
     if seconds < 0:
-        raise ValueError(f"{text!r} is negative")
+        raise ValueError(f"{quoted(text)} is negative")
     return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds in the units a person reads and `parse_duration` takes back: 600 -> `10m`, 0.25 -> `250ms`,
+    5400 -> `1h30m`, 1.5 -> `1.5s`."""
+    if 0 < seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    hours, rest = divmod(seconds, 3600.0)
+    minutes, secs = divmod(rest, 60.0)
+    text = (f"{hours:g}h" if hours else "") + (f"{minutes:g}m" if minutes else "") + (f"{secs:g}s" if secs else "")
+    return text or "0s"
 
 
 def parse_bool(text: str) -> bool:
@@ -57,7 +75,7 @@ def parse_bool(text: str) -> bool:
         return True
     if value in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{text!r} is not a boolean (use true or false)")
+    raise ValueError(f"{quoted(text)} is not a switch value (true or false, on or off)")
 
 
 def parse_listen_address(text: str) -> tuple[str, int]:
@@ -65,27 +83,34 @@ def parse_listen_address(text: str) -> tuple[str, int]:
     value = str(text).strip()
     m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d+)|([^:\[\]]*):(\d+)", value)
     if not m:
-        raise ValueError(f"{text!r} is not host:port (e.g. 127.0.0.1:10860 or :10860)")
+        raise ValueError(f"{quoted(text)} is not host:port or :port")
     host = m.group(1) if m.group(1) is not None else m.group(3)
     port = int(m.group(2) or m.group(4))
     if not 0 <= port <= 65535:
-        raise ValueError(f"port {port} is out of range")
+        raise ValueError(f"{quoted(text)}: port {port} is above 65535")
     return host or "0.0.0.0", port
+
+
+def _whole(text: str) -> int:
+    value = str(text).strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", value):  # int() also takes "1_000" and non-ASCII digits
+        raise ValueError(f"{quoted(text)} is not a whole number")
+    return int(value)
 
 
 def positive_int(text: str) -> int:
     """An integer >= 1."""
-    value = int(str(text).strip())
+    value = _whole(text)
     if value < 1:
-        raise ValueError(f"{text!r} must be at least 1")
+        raise ValueError(f"{quoted(text)} is less than 1")
     return value
 
 
 def non_negative_int(text: str) -> int:
     """An integer >= 0."""
-    value = int(str(text).strip())
+    value = _whole(text)
     if value < 0:
-        raise ValueError(f"{text!r} must not be negative")
+        raise ValueError(f"{quoted(text)} is negative")
     return value
 
 

@@ -12,14 +12,29 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from modelcache_exporter.config import roots as rootmod
-from modelcache_exporter.ledger.required import Requirement
+from modelcache_exporter.ledger.required import PROFILES, Requirement
 from modelcache_exporter.logs.rules import sources as logsrc
 from modelcache_exporter.web.config import WebConfig
 
 
-def opt(flag: str, kind: str, default: Any, help: str) -> Any:
-    """Declare a setting: its flag name (without `--`), parser kind, default and help text."""
-    return field(default=default, metadata={"flag": flag, "kind": kind, "help": help})
+def opt(
+    flag: str,
+    kind: str,
+    default: Any,
+    help: str,
+    *,
+    metavar: str = "",
+    shown: str | None = None,
+    choices: tuple[str, ...] = (),
+    group: str = "",
+) -> Any:
+    """Declare a setting: its flag name (without `--`), parser kind, default and help text; for `--help`, the
+    value's placeholder (`metavar`), the default as shown when it is not the field's (`shown`), the only values
+    allowed (`choices`) and the help section (`group`, else from the name; see config/helptext.py)."""
+    meta = {"flag": flag, "kind": kind, "help": help, "metavar": metavar, "choices": choices, "group": group}
+    if shown is not None:
+        meta["shown"] = shown
+    return field(default=default, metadata=meta)
 
 
 def env_name(flag: str) -> str:
@@ -41,14 +56,18 @@ class Config:
         "web.listen-address",
         "address",
         "127.0.0.1:10860",
-        "Address to listen on (host:port, :port for all interfaces). Loopback by default.",
+        "Address to listen on: host:port, or :port for all interfaces.",
+        metavar="HOST:PORT",
     )
-    web_telemetry_path: str = opt("web.telemetry-path", "str", "/metrics", "Path under which to expose metrics.")
+    web_telemetry_path: str = opt(
+        "web.telemetry-path", "str", "/metrics", "Path under which to expose metrics.", metavar="PATH"
+    )
     web_config_file: str = opt(
         "web.config.file",
         "str",
         "",
         "Web configuration file (Prometheus exporter-toolkit format): TLS, client certificates, basic auth.",
+        metavar="FILE",
     )
     web_max_requests: int = opt(
         "web.max-requests",
@@ -61,14 +80,40 @@ class Config:
         "path.cache",
         "paths",
         (),
-        "A cache root to watch (repeatable). Default: discover the HF hub, Xet, torch and ModelScope caches.",
+        "A cache root to watch (repeatable); discovered: the HF hub cache, and the Xet, torch and ModelScope "
+        "caches that exist or have their variable set.",
+        metavar="PATH",
+        shown="discovered",
     )
-    path_state: str = opt("path.state", "str", "", "State directory (ledger, log positions, probe files).")
-    path_procfs: str = opt("path.procfs", "str", "/proc", "procfs mountpoint.")
-    path_sysfs: str = opt("path.sysfs", "str", "/sys", "sysfs mountpoint.")
-    config_file: str = opt("config.file", "str", "", "YAML configuration file (cache roots and any setting).")
-    log_level: str = opt("log.level", "str", "info", "Only log messages with the given severity or above.")
-    log_format: str = opt("log.format", "str", "logfmt", "Output format of log messages: logfmt or json.")
+    path_state: str = opt(
+        "path.state",
+        "str",
+        "",
+        "State directory (ledger, log positions, probe files); under $XDG_STATE_HOME when that is set.",
+        metavar="DIR",
+        shown="~/.local/state/modelcache-exporter",
+    )
+    path_procfs: str = opt("path.procfs", "str", "/proc", "procfs mountpoint.", metavar="DIR")
+    path_sysfs: str = opt("path.sysfs", "str", "/sys", "sysfs mountpoint.", metavar="DIR")
+    config_file: str = opt(
+        "config.file", "str", "", "YAML configuration file (cache roots and any setting).", metavar="FILE"
+    )
+    log_level: str = opt(
+        "log.level",
+        "str",
+        "info",
+        "Only log messages with the given severity or above: debug, info, warn or error.",
+        metavar="LEVEL",
+        choices=("debug", "info", "warn", "error"),
+    )
+    log_format: str = opt(
+        "log.format",
+        "str",
+        "logfmt",
+        "Output format of log messages: logfmt or json.",
+        metavar="FORMAT",
+        choices=("logfmt", "json"),
+    )
     cache: bool = opt("collector.cache", "bool", True, "Enable the cache collector (sizes, models, index).")
     cache_reconcile_interval: float = opt(
         "collector.cache.reconcile-interval",
@@ -122,13 +167,16 @@ class Config:
         "collector.probe.dir",
         "str",
         "",
-        "Probe directory for every root on its filesystem (default: the state directory, when it shares one).",
+        "Probe directory for every root on its filesystem; by default the state directory, for the roots on "
+        "its filesystem.",
+        metavar="DIR",
     )
     textfile_output: str = opt(
         "collector.textfile.output",
         "str",
         "",
         "Also write all metrics atomically to this file (node_exporter textfile format).",
+        metavar="FILE",
     )
     textfile_interval: float = opt(
         "collector.textfile.interval", "duration", 15.0, "How often the textfile output is rewritten."
@@ -143,7 +191,10 @@ class Config:
         "path.webui-log",
         "paths",
         (),
-        "A web UI log file or glob to follow (repeatable); plain text, Docker json-file or CRI, detected.",
+        "A web UI log file or glob to follow (repeatable; without one, only the file's logs: list is read); "
+        "plain text, Docker json-file or CRI, detected.",
+        metavar="PATH",
+        group="logs",
     )
     logs_poll_interval: float = opt(
         "collector.logs.poll-interval", "duration", 0.25, "How often logs are checked for lines, rotation, truncation."
@@ -187,12 +238,14 @@ class Config:
         "str",
         "",
         "Regex on command lines that finds the web UI process; its start time starts a load (e.g. webui\\.py).",
+        metavar="REGEX",
     )
     webui_ready_url: str = opt(
         "collector.webui.ready-url",
         "str",
         "",
         "URL probed until it answers below 400; the first success ends a load (e.g. http://127.0.0.1:7860/).",
+        metavar="URL",
     )
     webui_interval: float = opt(
         "collector.webui.interval", "duration", 1.0, "Period of the web UI process check and readiness probe."
@@ -201,16 +254,28 @@ class Config:
         "collector.webui.ready-timeout", "duration", 2.0, "Timeout of one readiness probe."
     )
     ledger: bool = opt(
-        "collector.ledger", "bool", True,
-        "Enable the download ledger: downloads seen on disk, classified first, new_revision or redownload.")
+        "collector.ledger",
+        "bool",
+        True,
+        "Enable the download ledger: downloads seen on disk, classified first, new_revision or redownload.",
+    )
     ledger_stall_after: float = opt(
-        "collector.ledger.stall-after", "duration", 300.0,
-        "A partial download that has not grown for this long is stalled.")
+        "collector.ledger.stall-after",
+        "duration",
+        300.0,
+        "A partial download that has not grown for this long is stalled.",
+    )
     required_profile: str = opt(
-        "collector.required.profile", "str", "",
-        "Built-in set of required models to check: indextts2 (default: none).")
+        "collector.required.profile",
+        "str",
+        "",
+        "Built-in set of required models to check: indextts2.",
+        metavar="PROFILE",
+        choices=tuple(PROFILES),
+    )
     required_interval: float = opt(
-        "collector.required.interval", "duration", 30.0, "How often the required models are checked.")
+        "collector.required.interval", "duration", 30.0, "How often the required models are checked."
+    )
     required: tuple[Requirement, ...] = ()
     log_sources: tuple[logsrc.LogSourceConfig, ...] = ()
     log_patterns: tuple[logsrc.PatternConfig, ...] = ()

@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from modelcache_exporter.base.values import ConfigError, parser_for
+from modelcache_exporter.base.values import ConfigError, parser_for, quoted
 from modelcache_exporter.config import roots as rootmod
 from modelcache_exporter.config.file import FileConfig, read_config_file
 from modelcache_exporter.config.flags import Config, default_state_dir, env_name, settings
+from modelcache_exporter.config.helptext import example
 from modelcache_exporter.ledger.required import profile
 from modelcache_exporter.logs.rules import sources as logsrc
 from modelcache_exporter.web.config import WebConfig, load_web_config
@@ -25,10 +26,13 @@ def _parse(f: Any, raw: Any, source: str) -> Any:
         items = raw.split(os.pathsep) if isinstance(raw, str) else list(raw)
         return tuple(str(p) for p in items if str(p))
     text = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    choices = f.metadata.get("choices") or ()
     try:
         value = parser_for(kind)(text)
+        if choices and value not in choices and (value or f.default):
+            raise ValueError(f"{quoted(text)} is not one of {', '.join(choices)}")
     except ValueError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source}: {exc} (example: {example(f, source)})") from None
     return text if kind == "address" else value
 
 
@@ -62,7 +66,10 @@ def _choose_logs(cfg: Config, flags: Mapping[str, Any], file: FileConfig) -> Con
     for source in sources:
         logsrc.build_table(source, file.patterns)
     if cfg.logs_max_line_bytes < 1024:
-        raise ConfigError(f"--collector.logs.max-line-bytes {cfg.logs_max_line_bytes} is too small; use at least 1024")
+        raise ConfigError(
+            f"--collector.logs.max-line-bytes: {cfg.logs_max_line_bytes} is below 1024 "
+            "(example: --collector.logs.max-line-bytes=65536)"
+        )
     if cfg.webui_process_pattern:
         logsrc.check_regex(cfg.webui_process_pattern, "--collector.webui.process-pattern")
     required = (*profile(cfg.required_profile), *file.required)
@@ -85,11 +92,10 @@ def _choose_roots(
 def _validate(cfg: Config, roots: tuple[rootmod.RootConfig, ...]) -> Config:
 
     if not cfg.web_telemetry_path.startswith("/"):
-        raise ConfigError(f"--web.telemetry-path {cfg.web_telemetry_path!r} must start with '/' (e.g. /metrics)")
-    if cfg.log_level not in ("debug", "info", "warn", "error"):
-        raise ConfigError(f"--log.level {cfg.log_level!r} is not a level; use debug, info, warn or error")
-    if cfg.log_format not in ("logfmt", "json"):
-        raise ConfigError(f"--log.format {cfg.log_format!r} is not a format; use logfmt or json")
+        path = quoted(cfg.web_telemetry_path)
+        raise ConfigError(
+            f"--web.telemetry-path: {path} does not start with / (example: --web.telemetry-path=/metrics)"
+        )
     rootmod.check_probe_dirs(roots, [cfg.probe_dir])
     state = os.path.abspath(os.path.expanduser(cfg.path_state or default_state_dir()))
     web = load_web_config(cfg.web_config_file) if cfg.web_config_file else WebConfig()
