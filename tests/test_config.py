@@ -81,7 +81,11 @@ def test_listen_addresses() -> None:
         (["--web.telemetry-path", "metrics"], None, '"metrics" does not start with /'),
         (["--log.level", "loud"], None, '"loud" is not one of debug, info, warn, error'),
         (["--no-such-flag"], None, "unknown flag --no-such-flag; see 'modelcache-exporter --help'"),
-        ([], "collector:\n  cache: {poll-intervall: 5s}\n", "unknown setting 'collector.cache.poll-intervall'"),
+        (
+            [],
+            "collector:\n  cache: {poll-intervall: 5s}\n",
+            "unknown setting 'collector.cache.poll-intervall'; did you mean 'collector.cache.poll-interval'?",
+        ),
         ([], "roots: [{path: /x, layout: hub}]\n", "unknown layout 'hub'; use one of auto, hf-hub"),
         ([], "roots: [{path: /x, name: a}, {path: /y, name: a}]\n", "two cache roots are named 'a'"),
         ([], "roots:\n  - path: /x\n    nmae: a\n", "unknown key 'nmae'"),

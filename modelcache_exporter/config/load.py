@@ -5,6 +5,7 @@ The settings themselves are declared in `config.py`; this module merges the sour
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -44,7 +45,9 @@ def load_config(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
     known = {f.metadata["flag"] for f in settings()}
     unknown = sorted(set(file_values) - known)
     if unknown:
-        raise ConfigError(f"{path}: unknown setting {unknown[0]!r}; see --help for the settings")
+        near = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        hint = f"did you mean {near[0]!r}?" if near else "see --help for the settings"
+        raise ConfigError(f"{path}: unknown setting {unknown[0]!r}; {hint}")
     values: dict[str, Any] = {}
     for f in settings():
         flag = f.metadata["flag"]
