@@ -30,7 +30,7 @@ class PartialInfo:
     """One partial download as a person reads it."""
 
     path: str  # root-relative, as the index has it
-    file: str  # the file it becomes ('' when not yet known)
+    file: str  # the file it becomes ('' when not yet known; hub: with ' (revision abcd1234)')
     size_bytes: int
     active: bool  # a process is writing it now (lock held, or written within RECENT seconds when no lock)
     text: str
@@ -117,4 +117,4 @@ def describe(
     else:
         active = now - f.mtime < RECENT
         how = "being written now" if active else "not written for a while, interrupted or stalled"
-    return PartialInfo(f.path, name, f.size_bytes, active, f"{repo}: {what}: {how}; {so_far}")
+    return PartialInfo(f.path, name.split(" (revision ")[0], f.size_bytes, active, f"{repo}: {what}: {how}; {so_far}")

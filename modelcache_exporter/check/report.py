@@ -167,7 +167,7 @@ def report(cfg: Config, fail_on_ephemeral: bool) -> tuple[dict[str, Any], int]:
     cfg = replace(cfg, roots=tuple(kept), required=reqs)
     pairs = [root_report(cfg, i) for i in range(len(cfg.roots))]
     states, roots = [s for s, _ in pairs], [r for _, r in pairs]
-    partials = {(r["name"], d["path"]): d["text"] for r in roots for d in r["downloads"]}
+    partials = {(r["name"], d["path"]): d for r in roots for d in r["downloads"]}
     required = required_report(cfg.required, states, roots, partials)
     failed = failures(roots, required, fail_on_ephemeral)
     doc = {

@@ -9,7 +9,7 @@ download again); `missing` (looked everywhere it may be, not there).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from modelcache_exporter.index.state import RootState
@@ -70,7 +70,9 @@ def _denied(base: str, names: Sequence[str]) -> bool:
     return False
 
 
-def state_of(s: Status, states: Sequence[RootState], partial_paths: set[str], looked: list[dict[str, str]]) -> str:
+def state_of(
+    s: Status, states: Sequence[RootState], partial_paths: Collection[str], looked: list[dict[str, str]]
+) -> str:
     """One of the states above."""
     if s.complete:
         return "complete"
@@ -84,17 +86,35 @@ def state_of(s: Status, states: Sequence[RootState], partial_paths: set[str], lo
     return "incomplete" if [m for m in s.missing if m not in partial_paths] else "downloading"
 
 
+def busy_files(s: Status, partials: dict[tuple[str, str], dict[str, Any]]) -> dict[str, str]:
+    """{missing entry: what is downloading it}: partial paths, and the files partials will become (hub:
+    relative to the snapshot, like the repo's missing files; folders: relative to the folder)."""
+    out = {}
+    for (root, path), d in partials.items():
+        if root != s.root:
+            continue
+        out[path] = d["text"]
+        file, where = d["file"], os.path.normpath(s.where)
+        if not file:
+            continue
+        if path.startswith(s.where + "/") or where == ".":
+            out.setdefault(file, d["text"])
+        elif file.startswith(where + "/"):
+            out.setdefault(os.path.relpath(file, where), d["text"])
+    return out
+
+
 def required_report(
     reqs: Sequence[Requirement],
     states: Sequence[RootState],
     roots: Sequence[dict[str, Any]],
-    partials: dict[tuple[str, str], str],
+    partials: dict[tuple[str, str], dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """One entry per requirement; `partials` maps (root, partial path) to its description."""
     out = []
     for req in reqs:
         s = evaluate(req, states)
-        busy = {p for (root, p) in partials if root == s.root}
+        busy = busy_files(s, partials)
         looked = [] if s.present else looked_in(req, roots)
         state = state_of(s, states, busy, looked)
         out.append(
@@ -106,7 +126,7 @@ def required_report(
                 "complete": s.complete,
                 "missing": [m for m in s.missing if m not in busy],
                 "state": state,
-                "downloading": [partials[(s.root, m)] for m in s.missing if m in busy],
+                "downloading": sorted({busy[m] for m in s.missing if m in busy}),
                 "looked_in": looked,
                 "path": os.path.normpath(os.path.join(next(r["path"] for r in roots if r["name"] == s.root), s.where))
                 if s.present

@@ -73,7 +73,8 @@ def _required(s: dict[str, Any]) -> list[str]:
         return [head + f"  permission denied: {tail}", *(_looked(s) if not s["present"] else [])]
     lines = [head]
     if s["missing"]:
-        lines.append(f"      missing: {', '.join(s['missing'])} (the next start downloads them again)")
+        them = "it" if len(s["missing"]) == 1 else "them"
+        lines.append(f"      missing: {', '.join(s['missing'])} (the next start downloads {them} again)")
     return lines + [f"      ~ {d}" for d in s["downloading"]]
 
 
