@@ -51,6 +51,8 @@ def _models(r: dict[str, Any]) -> list[str]:
 def _root(r: dict[str, Any]) -> list[str]:
     used = f", {r['usage_ratio'] * 100:.0f}% used" if r.get("usage_ratio") is not None else ""
     layout = "layout not yet known" if r["layout"] == "unknown" else f"{r['layout']}, {r['layout_source']}"
+    if r["access"] != "ok":  # not looked at: only a configured layout is known
+        layout = "not looked at" if r["layout"] == "unknown" else f"{r['layout']}, configured; not looked at"
     where = f"{r['filesystem'] or '?'} on {r['mountpoint'] or '?'}: {r['storage'].upper()}{used}"
     lines = [f"ROOT {r['name']}  {r['path']}  ({layout})  {where}"]
     if r["access"] != "ok":
