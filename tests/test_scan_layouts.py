@@ -27,6 +27,7 @@ def test_local_dir_download_by_the_real_client(hub: FakeHub, tmp_path: Path) -> 
     (ckpt / ".cache/huggingface/download/x.bin.incomplete").write_bytes(b"\0" * 10)
     (m,) = localdir.scan_local_dir(str(ckpt), "IndexTeam/IndexTTS-2").models
     assert (m.files, m.unreferenced_files, [f.size_bytes for f in m.incomplete]) == (4, 1, [10])
+    assert m.unreferenced_bytes == 5  # the untracked file's bytes, not 0
 
 
 def test_metadata_parsing() -> None:

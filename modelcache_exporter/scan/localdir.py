@@ -8,7 +8,7 @@ huggingface_hub keeps its bookkeeping in `<dir>/.cache/huggingface/download/`: o
 from __future__ import annotations
 
 import os
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 
 from modelcache_exporter.scan.model import Model, Revision, RootExtras, RootScan, ScanError, error_from_os
@@ -71,7 +71,7 @@ def scan_local_dir(root: str, name: str, exclude: Iterable[str] = ()) -> RootSca
         if rel in tree.sizes:
             by_commit[commit].append(tree.sizes[rel])
     revisions = tuple(Revision(c, (), len(s), sum(s), 0.0) for c, s in sorted(by_commit.items()))
-    untracked = Counter(rel not in meta for rel in tree.sizes)[True]
+    untracked = {rel: n for rel, n in tree.sizes.items() if rel not in meta}  # no metadata: not from the Hub client
     model = Model(
         key=".",
         repo_id=name,
@@ -84,7 +84,8 @@ def scan_local_dir(root: str, name: str, exclude: Iterable[str] = ()) -> RootSca
         local_allocated_bytes=tree.allocated_bytes,
         revisions=revisions,
         incomplete=tuple(sorted(tree.incomplete + meta_tree.incomplete, key=lambda f: f.path)),
-        unreferenced_files=untracked,
+        unreferenced_files=len(untracked),
+        unreferenced_bytes=sum(untracked.values()),
         last_modified=tree.last_modified,
         errors=tuple(errors),
     )
