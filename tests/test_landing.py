@@ -239,3 +239,14 @@ def _unfilter(raw: bytes, width: int, height: int, bpp: int) -> list[tuple[int, 
         out.extend(tuple(line[x : x + 3]) for x in range(0, stride, bpp))
         prev = line
     return out
+
+
+@pytest.mark.parametrize(
+    ("n", "shown"),
+    [(0, "0 B"), (999, "999 B"), (1000, "0.977 KiB"), (1024, "1.00 KiB"), (5_200_000, "4.96 MiB"),
+     (102_359, "100 KiB"), (10**9, "954 MiB"), (123_456_789_012, "115 GiB")],
+)  # fmt: skip
+def test_sizes_read_in_binary_units_with_three_significant_digits(n: int, shown: str) -> None:
+    from modelcache_exporter.base.human import size
+
+    assert size(n) == shown
