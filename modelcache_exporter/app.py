@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, write_to_textfile
@@ -23,7 +24,7 @@ from modelcache_exporter.ledger.monitor import Ledger
 from modelcache_exporter.ledger.settings import LedgerSettings
 from modelcache_exporter.logs.events import DOWNLOAD_FINISHED
 from modelcache_exporter.logs.monitor import LogMonitor, MonitorSettings
-from modelcache_exporter.web.server import landing_page
+from modelcache_exporter.web import landing, overview
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,12 @@ class Exporter:
         self.health = self._new_health(statvfs) if cfg.filesystem or cfg.diskstats or cfg.probe else []
         self.disk = DiskSampler(cfg.path_procfs, cfg.diskstats_interval) if cfg.diskstats else None
         self.logs = build_monitor(cfg)
-        if self.logs is not None and self.ledger is not None:
-            self.logs.add_listener(self.ledger.log_event, kinds=[DOWNLOAD_FINISHED])
+        self.events = overview.LastEvents()
+        if self.logs is not None:
+            self.logs.add_listener(self.events.record)
+            if self.ledger is not None:
+                self.logs.add_listener(self.ledger.log_event, kinds=[DOWNLOAD_FINISHED])
+        self.workers = self._workers()
         self.scrape = ScrapeCollector(self._sources(), self.timer, [ProcessCollector(registry=None)])
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self.scrape)
@@ -94,10 +99,10 @@ class Exporter:
         explicit = root_probe or self.cfg.probe_dir
         return (explicit,) if explicit else (os.path.join(self.cfg.path_state, "probe"),)
 
-    def _sources(self) -> list[Source]:
-        """The registered collectors that have something to read (`collectors.catalog`), then the extra ones."""
+    def _workers(self) -> Workers:
+        """What the collectors and the landing page read."""
         cfg = self.cfg
-        workers = Workers(
+        return Workers(
             self.index,
             self.ledger,
             self.health,
@@ -109,7 +114,10 @@ class Exporter:
             probe=cfg.probe,
             webui=cfg.webui,
         )
-        return [*build(workers), *self.extra_sources]
+
+    def _sources(self) -> list[Source]:
+        """The registered collectors that have something to read (`collectors.catalog`), then the extra ones."""
+        return [*build(self.workers), *self.extra_sources]
 
     def start(self) -> None:
         """Create the state directory and start every background thread."""
@@ -157,22 +165,12 @@ class Exporter:
                 return
 
     def landing(self) -> str:
-        """The `/` page."""
-        rows = []
-        for s in self.index.states() if self.index else ():
-            rows.append(
-                {
-                    "root": s.name,
-                    "path": s.path,
-                    "layout": s.layout,
-                    "layout from": s.layout_source,
-                    "state": ("indexing" if not s.ready else s.problem or "ok"),
-                    "index": s.mode if s.present else "-",
-                    "models": str(len(s.models)),
-                    "size": f"{s.size_bytes / 1e9:.2f} GB",
-                }
-            )
-        return landing_page(f"modelcache-exporter {__version__}", self.cfg.web_telemetry_path, rows)
+        """The `/` page, from what the workers last published (no filesystem access)."""
+        cfg = self.cfg
+        paths = {src.name: src.path or ("(standard input)" if src.stdin else "") for src in cfg.log_sources}
+        inputs = overview.gather(self.workers, cfg.ledger_stall_after, paths, self.events, time.time())
+        page = overview.build(inputs)
+        return landing.render(page, f"modelcache-exporter {__version__}", cfg.web_telemetry_path)
 
 
 def build_monitor(cfg: Config) -> LogMonitor | None:

@@ -46,7 +46,7 @@ def test_endpoints(tmp_path: Path) -> None:
     with Process(["--path.cache", str(tmp_path / "hub"), "--path.state", str(tmp_path / "s"), *QUIET]) as proc:
         page = requests.get(proc.url + "/", timeout=5)
         assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
-        assert "<td>hub</td>" in page.text and "href='/metrics'" in page.text
+        assert "root hub</h2>" in page.text and "href='/metrics'" in page.text
         assert requests.get(proc.url + "/healthz", timeout=5).text == "OK\n"
         assert requests.get(proc.url + "/nope", timeout=5).status_code == 404
         om = requests.get(proc.url + "/metrics", headers={"Accept": "application/openmetrics-text"}, timeout=5)

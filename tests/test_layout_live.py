@@ -116,7 +116,7 @@ def test_restart_on_an_empty_root_uses_the_remembered_layout(hub: FakeHub, tmp_p
         assert layout_of(text, "hub") == ("hf-hub", "detected")
         assert samples(text)[("modelcache_root_models", frozenset({("root", "hub")}))] == 0
         page = requests.get(proc.url + "/", timeout=5).text
-        assert "<th>layout from</th>" in page and "<td>hf-hub</td><td>detected</td>" in page
+        assert "<dt>layout</dt><dd>hf-hub (detected)</dd>" in page
     assert check_layout(root, state) == ("hf-hub", "detected")
     assert check_layout(root, tmp_path / "other-state") == ("unknown", "unknown")  # no memory: not plain
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from modelcache_exporter.ledger.classify import REASONS, RETURNED, Arrival
 from modelcache_exporter.ledger.settings import LedgerSettings
@@ -12,6 +14,18 @@ from modelcache_exporter.ledger.settings import LedgerSettings
 BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
 MAX_REPOS = 50
 OTHER = "(other)"
+#: downloads remembered per root for the landing page (newest last)
+RECENT = 20
+
+
+class Recent(NamedTuple):
+    """One model's downloads of one verdict, finished together (one sync): `files` artifacts, `bytes` in all."""
+
+    time: float
+    repo: str
+    reason: str
+    files: int
+    bytes: int
 
 
 @dataclass
@@ -39,6 +53,8 @@ class RootCounters:
     armed: bool = True
     #: removals of the last `wipe_window` seconds: (time, bytes removed, bytes present just before)
     window: deque[tuple[float, int, int]] = field(default_factory=deque)
+    #: the latest downloads, oldest first (from the ledger's history too)
+    recent: deque[Recent] = field(default_factory=lambda: deque(maxlen=RECENT))
 
     def observe(self, seconds: float) -> None:
         self.duration_buckets[bisect_left(BUCKETS, seconds)] += 1
@@ -61,6 +77,7 @@ class RootCounters:
             self.stalled,
             self.locks,
             self.started,
+            recent=deque(self.recent, maxlen=RECENT),
         )
 
 
@@ -94,9 +111,11 @@ class Counters:
         r.redownloads.setdefault(key, 0)
         return key
 
-    def remember(self, name: str, redownloads: dict[str, float], wipe: float) -> None:
-        """The latest re-download of each repo and the latest wipe, from the ledger's history."""
+    def remember(self, name: str, redownloads: dict[str, float], wipe: float, recent: Iterable[Recent] = ()) -> None:
+        """The latest re-download of each repo, the latest wipe and downloads (oldest first), from the ledger's
+        history."""
         r = self.root(name)
+        r.recent.extend(recent)
         for repo, when in redownloads.items():
             key = self.track(name, repo)
             r.last_redownload[key] = max(when, r.last_redownload.get(key, 0.0))
@@ -122,7 +141,10 @@ class Counters:
     ) -> None:
         """Count one model's arrivals (unless seeding) and removals; detect a wipe."""
         r = self.root(name)
+        counted: Counter[str] = Counter()
         for a in arrivals:
+            if not seeding and a.reason != RETURNED:
+                counted[a.reason] += 1
             if not a.replaced:
                 r.present_files += 1
                 r.present_bytes += a.size
@@ -137,6 +159,9 @@ class Counters:
                 r.last_redownload[key] = now
             if a.seconds is not None:
                 r.observe(a.seconds)
+        for reason, n in sorted(counted.items()):
+            nbytes = sum(a.size for a in arrivals if a.reason == reason)
+            r.recent.append(Recent(now, repo, reason, n, nbytes))
         if removed:
             self._removed(r, sum(size for _i, size in removed), len(removed), now, settings)
 
@@ -168,4 +193,4 @@ class Counters:
             self.snapshot = Snapshot(old.generation + 1, roots, self.persistent, dict(self.errors))
 
 
-__all__ = ["BUCKETS", "REASONS", "Counters", "RootCounters", "Snapshot"]
+__all__ = ["BUCKETS", "REASONS", "RECENT", "Counters", "Recent", "RootCounters", "Snapshot"]

@@ -54,6 +54,16 @@ class Store(Database):
         )
         return {str(repo): float(ts) for repo, ts in got}  # type: ignore[arg-type]
 
+    def recent(self, root: str, limit: int) -> list[tuple[float, str, str, int, int]]:
+        """The latest downloads of a root, oldest first: (time, repo, reason, files, bytes), one per model and
+        verdict of a sync (its downloads share their time)."""
+        got = self.query(
+            "SELECT ts, repo, reason, COUNT(*), SUM(bytes) FROM downloads WHERE root=? GROUP BY ts, model, reason "
+            "ORDER BY ts DESC LIMIT ?",
+            (root, limit),
+        )
+        return [(float(t), str(r), str(why), int(n), int(b)) for t, r, why, n, b in reversed(got)]  # type: ignore[arg-type,call-overload]
+
     def last_wipe(self, root: str) -> float:
         """When the root was last wiped (0: never)."""
         got = self.query("SELECT value FROM meta WHERE key=?", (f"wipe:{root}",))

@@ -27,7 +27,7 @@ from modelcache_exporter.ledger.identity import FileId
 from modelcache_exporter.ledger.partials import Partials
 from modelcache_exporter.ledger.records import UPSERT, artifact_row, log_downloads, repo_of
 from modelcache_exporter.ledger.settings import LedgerSettings
-from modelcache_exporter.ledger.stats import Counters
+from modelcache_exporter.ledger.stats import RECENT, Counters, Recent
 from modelcache_exporter.ledger.store import Store
 from modelcache_exporter.logs.events import LogEvent
 from modelcache_exporter.scan.model import Model
@@ -84,7 +84,10 @@ class LedgerSync:
             self.counters.set_present(ref.name, *self.store.present_bytes(ref.name))
             for repo in sorted(set(self.store.repos(ref.name).values())):
                 self.counters.track(ref.name, repo)
-            self.counters.remember(ref.name, self.store.last_redownloads(ref.name), self.store.last_wipe(ref.name))
+            recent = [Recent(*row) for row in self.store.recent(ref.name, RECENT)]
+            self.counters.remember(
+                ref.name, self.store.last_redownloads(ref.name), self.store.last_wipe(ref.name), recent
+            )
         return self._seeding[ref.name]
 
     def sync_model(self, ref: RootRef, key: str, model: Model | None, initial: bool) -> None:

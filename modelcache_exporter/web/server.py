@@ -21,7 +21,6 @@ A plain HTTP request to the TLS port is answered `400` with a one-line explanati
 from __future__ import annotations
 
 import contextlib
-import html
 import logging
 import socket
 import socketserver
@@ -34,7 +33,6 @@ from typing import Any
 from prometheus_client.exposition import choose_encoder
 
 from modelcache_exporter.base.log import kv
-from modelcache_exporter.base.names import label_text
 from modelcache_exporter.collectors.base import ScrapeCollector, ScrapeTimer
 from modelcache_exporter.web.config import WebConfig, san_allowed
 from modelcache_exporter.web.connection import Connection
@@ -193,16 +191,3 @@ def serve(
     """Bind (raises OSError when the address is taken); the caller runs `serve_forever`. `web` gives the web
     configuration in force (TLS) for each new connection; None serves plain HTTP."""
     return Server((host, port), app, web or WebConfig, limits or Limits())
-
-
-def landing_page(title: str, telemetry_path: str, rows: list[dict[str, str]]) -> str:
-    """A minimal page: links and one row per cache root."""
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in (rows[0] if rows else {}))
-    cells = ("".join(f"<td>{html.escape(label_text(v))}</td>" for v in r.values()) for r in rows)
-    body = "".join(f"<tr>{c}</tr>" for c in cells)
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
-        f"<h1>{html.escape(title)}</h1><p><a href='{html.escape(telemetry_path)}'>Metrics</a> · "
-        "<a href='/healthz'>Health</a></p><h2>Cache roots</h2>"
-        f"<table border='1' cellpadding='4'><tr>{head}</tr>{body}</table></body></html>"
-    )
