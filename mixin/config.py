@@ -21,6 +21,9 @@ RUNBOOK_URL = "https://github.com/modelcache-exporter/modelcache-exporter/blob/m
 # Matchers added to every selector: the scrape job of the exporter (README: `job_name: modelcache-exporter`).
 SELECTOR = 'job="modelcache-exporter"'
 PREFIX = "ModelCache"
+# The kinds of `modelcache_root_corruptions` that break a model load: ModelCacheCorruption pages on them and the
+# overview counts them (bad_repo_name and external_link are oddities, not damage).
+CORRUPTION_KINDS = "broken_link|dangling_ref|missing_snapshots|snapshot_is_file"
 # The threshold table the alert and dashboard builders read (THRESHOLDS, or a copy with some values replaced).
 Thresholds = Mapping[str, Any]
 

@@ -120,9 +120,11 @@ class Exporter:
         return [*build(self.workers), *self.extra_sources]
 
     def start(self) -> None:
-        """Create the state directory and start every background thread."""
+        """Create the state directory (its path logged) and start every background thread (the ledger logs its
+        path, the index each root)."""
         try:
             os.makedirs(self.cfg.path_state, exist_ok=True)
+            log.info("state directory", extra=kv(path=os.path.abspath(self.cfg.path_state)))
         except OSError as exc:
             log.warning("state directory unusable: %s", exc.strerror, extra=kv(path=self.cfg.path_state))
         if self.ledger is not None:

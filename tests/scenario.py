@@ -4,11 +4,13 @@ to carry samples (tests/test_prometheus.py, tests/test_metric_names.py).
 The exporter runs as a real process on a hub cache filled by the real `huggingface_hub` client from the fake
 Hub, next to a root that does not exist, with two required models (one there, one not) and a web UI log.
 `play()` then makes things happen while it watches: the web UI loads (log lines with a ready line a second
-later), a new model is downloaded, and the cache is wiped and downloaded again (a re-download).
+later), a new model is downloaded, the cache is wiped and downloaded again (a re-download), and then damaged
+(a dangling ref and a partial download that stopped growing an hour ago).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -108,3 +110,16 @@ def play(s: Scenario) -> None:
     run_download(s.hub, repo_id="org/tts", cache_dir=str(s.cache))  # the 30-minute first start again
     has(s, "modelcache_unexpected_redownloads_total", 3.0, root="hub", repo="org/tts")
     has(s, "modelcache_required_model_complete", 1.0, root="hub", model="org/tts")
+    damage(s)
+
+
+def damage(s: Scenario) -> None:
+    """A ref naming a commit the cache lacks (dangling_ref) and a partial download untouched for an hour (stalled)."""
+    repo = s.cache / "models--org--tts"
+    (repo / "refs" / "stale").write_text("0" * 40)
+    partial = repo / "blobs" / ("f" * 64 + ".incomplete")
+    partial.write_bytes(b"\0" * 1000)
+    an_hour_ago = time.time() - 3600
+    os.utime(partial, (an_hour_ago, an_hour_ago))
+    has(s, "modelcache_root_corruptions", 1.0, root="hub", kind="dangling_ref")
+    has(s, "modelcache_downloads_stalled", 1.0, root="hub")

@@ -12,7 +12,7 @@ import yaml
 from helpers import REPO_ROOT
 
 import mixin.dashboards as gen
-from mixin.config import THRESHOLDS
+from mixin.config import CORRUPTION_KINDS, THRESHOLDS
 
 DASHBOARDS = REPO_ROOT / "dashboards"
 UIDS = {
@@ -111,3 +111,52 @@ def test_provisioning_files() -> None:
     assert prov["apiVersion"] == 1
     (provider,) = prov["providers"]
     assert provider["type"] == "file" and provider["options"]["path"].startswith("/")
+
+
+# Series that count files (artifacts), never models: a panel reading them says "files".
+FILE_COUNTS = (
+    "modelcache_downloads_total",
+    "modelcache_unexpected_redownloads_total",
+    "modelcache_downloads_in_progress",
+    "modelcache_downloads_stalled",
+    "modelcache_downloads_active",
+)
+INCIDENT_PANELS = {
+    "Cache roots missing",
+    "Roots on ephemeral storage",
+    "Roots wiped",
+    "Models downloaded again",
+    "Corrupt entries",
+    "Required models missing",
+    "Downloads running",
+    "Downloads stalled",
+    "Files downloaded again",
+    "Cache roots",
+    "Models with problems",
+    "Required models",
+}
+
+
+def test_counts_say_whether_they_count_files_or_models() -> None:
+    for name, board in dashboards().items():
+        for p in board["panels"]:
+            exprs = " ".join(t["expr"] for t in p["targets"])
+            text = f"{p['title']} {p['description']}".lower()
+            if any(m in exprs for m in FILE_COUNTS):
+                assert "files" in text, f"{name}: {p['title']} counts files without saying so"
+            if p["type"] == "stat" and "models" in p["title"].lower():
+                counts_files = any(m in exprs for m in FILE_COUNTS) or "_files" in exprs
+                assert not counts_files, f"{name}: {p['title']} counts files, not models"
+
+
+def test_overview_has_the_incident_panels() -> None:
+    overview = {p["title"]: p for p in dashboards()["modelcache-overview.json"]["panels"]}
+    assert set(overview) >= INCIDENT_PANELS
+    models = overview["Models downloaded again"]["targets"][0]["expr"]
+    assert models.startswith("count(count by (instance, root, repo) (") and "redownload_timestamp" in models
+    assert "$__range_s" in models  # the shown range, from the ledger's timestamp (kept across restarts)
+    corrupt = overview["Corrupt entries"]["targets"][0]["expr"]
+    assert (
+        f'kind=~"{CORRUPTION_KINDS}"' in corrupt
+        and CORRUPTION_KINDS in (REPO_ROOT / "alerts" / "modelcache.rules.yml").read_text()
+    )

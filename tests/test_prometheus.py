@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,10 +94,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[scenario.S
             wait_for(lambda: prom.query(f'count_over_time(up{{job="{JOB}"}}[1m]) >= 2'), 20, 0.2, "two scrapes")
             scenario.play(s)
             wait_for(
-                lambda: prom.query("count_over_time(modelcache_last_unexpected_redownload_timestamp_seconds[1m]) >= 3"),
+                lambda: prom.query('min_over_time(modelcache_downloads_stalled{root="hub"}[3s]) == 1'),
                 20,
                 0.2,
-                "three scrapes after the re-download",
+                "three scrapes after the damage",
             )
             yield s, prom
         finally:
@@ -107,6 +108,7 @@ def grafana_to_promql(expr: str, instance: str) -> str:
     """A dashboard query as Grafana would send it for job, this instance, root hub."""
     for var, value in (
         ("$__rate_interval", "5s"),
+        ("$__range_s", "300"),
         ("$__range", "5m"),
         ("$job", JOB),
         ("$instance", instance),  # a single value: Grafana passes it as is
@@ -169,3 +171,56 @@ def test_template_variables_find_the_scenario(world: tuple[scenario.Scenario, Pr
             selector = grafana_to_promql(m.group(1), want["instance"])
             values = prom.api(f"label/{m.group(2)}/values", **{"match[]": selector})
             assert want[var["name"]] in values, (path.name, var["name"], values)
+
+
+# The overview's incident tiles on the scenario: root `checkpoints` missing, `hub` wiped and org/tts (3 files)
+# downloaded again, then a dangling ref and a partial download untouched for an hour; org/absent nowhere.
+INCIDENT = {
+    "Cache roots missing": 1,
+    "Roots wiped": 1,
+    "Models downloaded again": 1,  # one model, although three files
+    "Files downloaded again": 3,
+    "Corrupt entries": 1,
+    "Required models missing": 1,
+    "Downloads stalled": 1,
+    "Downloads running": 0,
+}
+
+
+def overview_panels() -> dict[str, dict[str, Any]]:
+    board = json.loads((REPO_ROOT / "dashboards" / "modelcache-overview.json").read_text())
+    return {p["title"]: p for p in board["panels"]}
+
+
+def test_incident_panels_count_the_incident(world: tuple[scenario.Scenario, Prometheus]) -> None:
+    s, prom = world
+    instance = f"127.0.0.1:{s.exporter.port}"
+    panels = overview_panels()
+    got = {}
+    for title in INCIDENT:
+        (result,) = prom.query(grafana_to_promql(panels[title]["targets"][0]["expr"], instance))
+        got[title] = float(result["value"][1])
+    assert got == INCIDENT
+    ephemeral = sum(float(r["value"][1]) for r in prom.query(f"modelcache_filesystem_ephemeral{{job='{JOB}'}}"))
+    (eph,) = prom.query(grafana_to_promql(panels["Roots on ephemeral storage"]["targets"][0]["expr"], instance))
+    assert float(eph["value"][1]) == ephemeral  # /tmp's storage decides; the tile counts those roots
+
+
+def test_incident_tables_name_the_roots_and_models(world: tuple[scenario.Scenario, Prometheus]) -> None:
+    s, prom = world
+    instance = f"127.0.0.1:{s.exporter.port}"
+    panels = overview_panels()
+
+    def column(title: str, ref: str) -> dict[tuple[str, ...], float]:
+        (t,) = [t for t in panels[title]["targets"] if t["refId"] == ref]
+        rows = prom.query(grafana_to_promql(t["expr"], instance))
+        return {(r["metric"]["root"], r["metric"].get("repo", "")): float(r["value"][1]) for r in rows}
+
+    assert column("Cache roots", "A") == {("hub", ""): 1, ("checkpoints", ""): 0}  # present
+    assert column("Cache roots", "C") == {("hub", ""): 1, ("checkpoints", ""): 0}  # corrupt entries
+    assert column("Cache roots", "D")[("hub", "")] == 1 and column("Cache roots", "E")[("hub", "")] == 1
+    (wiped,) = column("Cache roots", "F").items()
+    assert wiped[0] == ("hub", "") and abs(wiped[1] / 1000 - time.time()) < 120
+    assert column("Models with problems", "A") == {("hub", "org/tts"): 1}  # the dangling ref
+    assert column("Models with problems", "B") == {("hub", "org/tts"): 1}  # the stalled partial file
+    assert column("Models with problems", "C") == {("hub", "org/tts"): 1000}

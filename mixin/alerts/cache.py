@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from mixin.alerts.model import Alert, recently
-from mixin.config import Thresholds
+from mixin.config import CORRUPTION_KINDS, Thresholds
 
-CORRUPTION_KINDS = "broken_link|dangling_ref|missing_snapshots|snapshot_is_file"
 # A download that grows keeps the required-model alerts quiet; an abandoned partial file (stalled) does not.
 NO_DOWNLOAD = "unless on(instance, job, root)\n  modelcache_downloads_active{sel} > 0"
 READY = "and on(instance, job, root)\n  modelcache_index_ready{sel} == 1"

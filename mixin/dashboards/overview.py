@@ -1,4 +1,5 @@
-"""The on-call overview: is the cache where it should be, is it full, did the web UI load from it, what fires."""
+"""The on-call overview: is the cache where it should be, is it full, did the web UI load from it, what fires;
+the incidents first (mixin.dashboards.incidents)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from mixin.config import Thresholds
 from mixin.dashboards.board import dashboard
+from mixin.dashboards.incidents import download_stats, incident_stats, models_table, roots_table
 from mixin.dashboards.panels import SEL, Cell, layout, stat, steps, table, target, timeseries
 
 ALERTS = 'ALERTS{alertname=~"ModelCache.*", job=~"$job"}'
@@ -17,86 +19,46 @@ def _disk_levels(t: Thresholds) -> dict[str, Any]:
     return steps(("orange", t["disk_usage_warning"]), ("red", t["disk_usage_critical"]))
 
 
-def _status(t: Thresholds) -> list[Cell]:
-    """Stats: alerts firing, the fullest disk, the last load."""
-    warn, crit, load = t["disk_usage_warning"], t["disk_usage_critical"], t["load_seconds"]
-    disk_levels = _disk_levels(t)
-    return [
-        Cell(
-            stat(
-                "Alerts firing",
-                "ModelCache alerts firing now.",
-                FIRING,
-                "none",
-                steps(("red", 1)),
-            ),
-            width=4,
-            height=4,
-        ),
-        Cell(
-            stat(
-                "Fullest cache disk",
-                f"Highest usage of the filesystems under the cache roots (alert at {warn:.0%} and {crit:.0%}).",
-                f"max(modelcache_filesystem_usage_ratio{{{SEL}}})",
-                "percentunit",
-                disk_levels,
-            ),
-            width=4,
-            height=4,
-        ),
-        Cell(
-            stat(
-                "Last model load",
-                f"Duration of the web UI's last model load (alert above {load}s).",
-                f"max(modelcache_webui_last_load_duration_seconds{{{SEL}}})",
-                "s",
-                steps(("red", load)),
-            ),
-            width=4,
-            height=4,
-        ),
-    ]
+def _status() -> list[Cell]:
+    """The first row: alerts firing, then the incidents (roots missing, ephemeral, wiped; models again; corrupt)."""
+    firing = stat("Alerts firing", "ModelCache alerts firing now.", FIRING, "none", steps(("red", 1)))
+    return [Cell(firing, width=4, height=4), *incident_stats()]
 
 
 def _progress(t: Thresholds) -> list[Cell]:
-    """Stats: the running load, required models, unexpected re-downloads."""
-    load = t["load_seconds"]
-    return [
-        Cell(
-            stat(
-                "Loading for",
-                "How long the current load has been running (0: not loading).",
-                f"max(modelcache_webui_load_in_progress_seconds{{{SEL}}})",
-                "s",
-                steps(("orange", load)),
-            ),
-            width=4,
-            height=4,
+    """The second row: the fullest disk, the last and the running load, required models, downloads."""
+    warn, crit, load = t["disk_usage_warning"], t["disk_usage_critical"], t["load_seconds"]
+    tiles = [
+        stat(
+            "Fullest cache disk",
+            f"Highest usage of the filesystems under the cache roots (alert at {warn:.0%} and {crit:.0%}).",
+            f"max(modelcache_filesystem_usage_ratio{{{SEL}}})",
+            "percentunit",
+            _disk_levels(t),
         ),
-        Cell(
-            stat(
-                "Required models complete",
-                "Share of required models present with every file.",
-                f"avg(modelcache_required_model_complete{{{SEL}}})",
-                "percentunit",
-                {"mode": "absolute", "steps": [{"color": "red", "value": None}, {"color": "green", "value": 1}]},
-            ),
-            width=4,
-            height=4,
+        stat(
+            "Last model load",
+            f"Duration of the web UI's last model load (alert above {load}s).",
+            f"max(modelcache_webui_last_load_duration_seconds{{{SEL}}})",
+            "s",
+            steps(("red", load)),
         ),
-        Cell(
-            stat(
-                "Unexpected re-downloads",
-                "Models downloaded again in the shown time range although the "
-                "cache had them: the cache was lost or misplaced.",
-                f"sum(increase(modelcache_unexpected_redownloads_total{{{SEL}}}[$__range])) or vector(0)",
-                "none",
-                steps(("red", 1)),
-            ),
-            width=4,
-            height=4,
+        stat(
+            "Loading for",
+            "How long the current load has been running (0: not loading).",
+            f"max(modelcache_webui_load_in_progress_seconds{{{SEL}}})",
+            "s",
+            steps(("orange", load)),
+        ),
+        stat(
+            "Required models complete",
+            "Share of required models present with every file.",
+            f"avg(modelcache_required_model_complete{{{SEL}}})",
+            "percentunit",
+            {"mode": "absolute", "steps": [{"color": "red", "value": None}, {"color": "green", "value": 1}]},
         ),
     ]
+    return [*(Cell(p, width=3, height=4) for p in tiles), *download_stats()]
 
 
 def _levels(t: Thresholds) -> list[Cell]:
@@ -131,12 +93,12 @@ def _levels(t: Thresholds) -> list[Cell]:
 
 
 def _downloads() -> list[Cell]:
-    """Downloads by verdict, and the unexpected re-downloads per model."""
+    """Files downloaded by verdict, and the files downloaded again per model."""
     return [
         Cell(
             timeseries(
-                "Downloads by verdict",
-                "Artifacts arriving complete in the caches: first download, a new "
+                "Files downloaded, by verdict",
+                "Files (artifacts) arriving complete in the caches: first download, a new "
                 "revision, or a re-download of something the cache had.",
                 [
                     target(
@@ -151,8 +113,8 @@ def _downloads() -> list[Cell]:
         ),
         Cell(
             timeseries(
-                "Unexpected re-downloads per model",
-                "Re-downloads by repo: each is a lost cache hit.",
+                "Files downloaded again, per model",
+                "Files (artifacts) downloaded again, by repo: each is a lost cache hit.",
                 [
                     target(
                         f"sum by (instance, root, repo) (increase(modelcache_unexpected_redownloads_total"
@@ -203,7 +165,7 @@ def _activity() -> list[Cell]:
         Cell(
             timeseries(
                 "Downloads in progress and stalled",
-                "Partial downloads in the caches, and those that stopped growing.",
+                "Partial downloads in the caches (files), and those that stopped growing.",
                 [
                     target(f"modelcache_downloads_in_progress{{{SEL}}}", "in progress {{instance}} {{root}}"),
                     target(f"modelcache_downloads_stalled{{{SEL}}}", "stalled {{instance}} {{root}}", "B"),
@@ -230,7 +192,7 @@ def _activity() -> list[Cell]:
 
 def overview(t: Thresholds) -> dict[str, Any]:
     """The dashboard `modelcache-overview`."""
-    rows = [[*_status(t), *_progress(t)], _levels(t), _downloads(), _tables(), _activity()]
+    rows = [_status(), _progress(t), [roots_table(), models_table()], _levels(t), _downloads(), _tables(), _activity()]
     return dashboard(
         "modelcache-overview",
         "Model cache / On-call overview",

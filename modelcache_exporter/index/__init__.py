@@ -44,8 +44,14 @@ class CacheIndex:
         ]
 
     def start(self) -> None:
-        """Start every worker (each scans its root in the background)."""
+        """Start every worker (each scans its root in the background), with one log line per root: its path and
+        the layout it starts in (configured, remembered from an earlier detection, or unknown until detected)."""
         for w in self.workers:
+            s = w.state
+            log.info(
+                "watching cache root",
+                extra=kv(root=s.name, path=s.path, layout=s.layout, layout_source=s.layout_source, origin=s.origin),
+            )
             w.start()
 
     def stop(self, timeout: float = 5.0) -> None:

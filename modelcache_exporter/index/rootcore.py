@@ -108,9 +108,11 @@ class RootCore(threading.Thread):
         except (WatchLimitReached, OSError):
             return "poll"
 
-    def lose_root(self) -> None:
-        """The root disappeared (or must be re-indexed): every model goes, and the worker starts afresh."""
-        log.warning("cache root disappeared", extra=kv(root=self.cfg.name, path=self.cfg.path))
+    def lose_root(self, gone: bool = True) -> None:
+        """The root disappeared (or, not `gone`, must be re-indexed): every model goes, and the worker starts
+        afresh. A root that disappeared is a warning (it pages: the next load downloads everything)."""
+        if gone:
+            log.warning("cache root disappeared", extra=kv(root=self.cfg.name, path=self.cfg.path))
         for key, old in list(self.index.models.items()):
             self.notify(key, old, None)
         self.root_event("lost")

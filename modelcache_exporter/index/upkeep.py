@@ -131,7 +131,7 @@ def reconcile(idx: RootCore) -> bool:
     idx.schedule.at(Tick.RECONCILE, now + idx.settings.reconcile)
     if idx.decision.contradicted():
         log.info("cache root layout changed; re-indexing", extra=kv(root=idx.cfg.name))
-        idx.lose_root()
+        idx.lose_root(gone=False)
         return True
     t0 = time.monotonic()
     scan = ops.scan_all(links=ops.layout != "hf-hub")

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.root import RootRef
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.ledger.partials import locks_held, read_proc_locks, stalled
@@ -88,6 +89,11 @@ class Ledger(threading.Thread):
             self._cond.notify()
 
     # -- thread --------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the thread, with a log line saying where the ledger is (and whether it is on disk)."""
+        log.info("download ledger", extra=kv(path=self.store.path, persistent=self.store.persistent))
+        super().start()
+
     def stop(self) -> None:
         """Finish the queued work, then stop."""
         self._halt.set()
@@ -108,6 +114,7 @@ class Ledger(threading.Thread):
                 for event in logs:
                     self.sync.from_log(event)
                 self._tick(time.time())
+                self.sync.flush_logs()
             except Exception:  # the ledger must never take the exporter down
                 log.exception("ledger step failed")
             if self._halt.is_set() and not self._queue:

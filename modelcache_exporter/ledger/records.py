@@ -1,15 +1,10 @@
-"""What a ledger sync writes: the rows of the `artifacts` table, the repo label of a model, the log line of
-finished downloads."""
+"""What a ledger sync writes: the rows of the `artifacts` table, and the repo label of a model."""
 
 from __future__ import annotations
 
-import logging
-
-from modelcache_exporter.base.log import kv
 from modelcache_exporter.ledger.classify import RETURNED, Arrival
 from modelcache_exporter.scan.hub import parse_repo_dirname
 
-log = logging.getLogger("modelcache_exporter.ledger.sync")  # the sync's lines: their logger name unchanged
 UPSERT = (
     "INSERT INTO artifacts (root, model, ident, size, first_seen, last_seen, fetched, present, inode, stamp) "
     "VALUES (?,?,?,?,?,?,?,1,?,?) ON CONFLICT(root, model, ident) DO UPDATE SET size=excluded.size, "
@@ -28,15 +23,3 @@ def artifact_row(root: str, key: str, a: Arrival, now: float, seeding: bool) -> 
     """The `artifacts` row of an arrival (`fetched` counts downloads: not a seed, not a return)."""
     fetched = 0 if seeding or a.reason == RETURNED else 1
     return (root, key, a.ident, a.size, now, now, fetched, a.file.inode, a.file.stamp)
-
-
-def log_downloads(root: str, repo: str, downloads: list[Arrival]) -> None:
-    """Log a model's finished downloads: a warning when one is a re-download."""
-    if not downloads:
-        return
-    reasons = sorted({a.reason for a in downloads})
-    log.log(
-        logging.WARNING if "redownload" in reasons else logging.INFO,
-        "downloads finished",
-        extra=kv(root=root, repo=repo, count=len(downloads), reasons=",".join(reasons)),
-    )

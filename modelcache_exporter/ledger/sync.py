@@ -23,9 +23,10 @@ from modelcache_exporter.index.root import RootRef
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.ledger.artifacts import artifact_size, list_artifacts
 from modelcache_exporter.ledger.classify import RETURNED, Arrival, diff
+from modelcache_exporter.ledger.eventlog import Removals, log_downloads
 from modelcache_exporter.ledger.identity import FileId
 from modelcache_exporter.ledger.partials import Partials
-from modelcache_exporter.ledger.records import UPSERT, artifact_row, log_downloads, repo_of
+from modelcache_exporter.ledger.records import UPSERT, artifact_row, repo_of
 from modelcache_exporter.ledger.settings import LedgerSettings
 from modelcache_exporter.ledger.stats import RECENT, Counters, Recent
 from modelcache_exporter.ledger.store import Store
@@ -43,6 +44,8 @@ class LedgerSync:
         self.states, self.settings = states, settings
         self.counters = Counters()
         self.partials = Partials()
+        #: the models removed, logged at the end of each batch of the ledger (`flush_logs`)
+        self.removals = Removals()
         self._seeding: dict[str, bool] = {}
         #: models that could not be read when they changed: (model, seeding), synced again every tick
         self._unread: dict[tuple[RootRef, str], tuple[Model | None, bool]] = {}
@@ -125,7 +128,7 @@ class LedgerSync:
         removed = [(ident, rows[ident].size) for ident in d.removed]
         stamps: list[tuple[object, ...]] = [(current[i].file.stamp, ref.name, key, i) for i in d.unstamped]
         repo = model.repo_id if model else repo_of(key, ref.layout)
-        self._record(ref, key, repo, (arrivals, removed, stamps), revs, seeding, now)
+        self._record(ref, key, repo, (arrivals, removed, stamps), revs, seeding, now, whole=not current)
 
     def _record(
         self,
@@ -136,7 +139,9 @@ class LedgerSync:
         revs: set[str],
         seeding: bool,
         now: float,
+        whole: bool = False,
     ) -> None:
+        """Write one model's changes and count them; `whole`: nothing of the model is left on disk."""
         arrivals, removed, stamps = changes
         downloads = [a for a in arrivals if a.reason != RETURNED and not seeding]
         self.store.transaction(
@@ -162,6 +167,11 @@ class LedgerSync:
             self.store.mark_wipe(ref.name, now)
             log.warning("cache root wiped: it lost most of its bytes at once", extra=kv(root=ref.name))
         log_downloads(ref.name, repo, downloads)
+        self.removals.removed(ref.name, repo, [size for _ident, size in removed], whole)
+
+    def flush_logs(self) -> None:
+        """Log the models removed since the last call (the end of a batch of the ledger's thread)."""
+        self.removals.flush()
 
     def from_log(self, ev: LogEvent) -> None:
         """Classify a download the log reports, when the filesystem cannot: no cache root has been seen.

@@ -15,7 +15,7 @@ certificates, basic auth users with bcrypt hashes, extra response headers, a rat
       http2: true                      # accepted; HTTP/1.1 is what is served (clients negotiate it)
       headers: {X-Content-Type-Options: nosniff}
     basic_auth_users:
-      prometheus: $2y$10$...           # htpasswd -nBC 10 "" | tr -d ':\\n'
+      prometheus: $2b$10$...           # a bcrypt hash: README, "--web.config.file" (a Python one-liner)
     rate_limit: {interval: 100ms, burst: 20}
 
 Unknown keys are errors. The `tls_server_config` section becomes the server's ssl.SSLContext in `webtls`,

@@ -59,7 +59,8 @@ def check_users(value: object, where: str) -> tuple[tuple[str, str], ...]:
         if not isinstance(hashed, str) or not BCRYPT.fullmatch(hashed):
             raise ConfigError(
                 f"{where}: the password of {user!r} is not a bcrypt hash; "
-                "make one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`"
+                "make one with `python3 -c 'import bcrypt, getpass; "
+                "print(bcrypt.hashpw(getpass.getpass().encode(), bcrypt.gensalt(10)).decode())'`"
             )
     return tuple(sorted((str(u), str(h)) for u, h in users.items()))
 
