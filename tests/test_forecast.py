@@ -17,6 +17,10 @@ from pages import Timeline, used_metrics
 from scenario import LOAD_LINES, READY_LINE
 
 import mixin.alerts as gen
+from modelcache_exporter.index.state import RootState
+from modelcache_exporter.ledger.forecast import RootForecast, Throughput, forecast, throughput
+from modelcache_exporter.ledger.required import Requirement, Status
+from modelcache_exporter.ledger.store import KnownFile
 
 RATE = 2_000_000  # bytes per second the fake Hub serves each download at
 TTS = {"config.json": b'{"a": 1}\n', "model.safetensors": b"\x01" * 6_000_000}
@@ -125,3 +129,56 @@ def test_a_deleted_required_repo_is_the_next_starts_cost_until_restored(hub: Fak
     low = {**gen.THRESHOLDS, "next_start_warning_seconds": 1}
     rules.write_text(gen.render(thresholds=low)[gen.RULES_FILE])
     timeline.verify(tmp_path, rules)
+
+
+# -- the pure forecast: folders, pinned revisions, the throughput estimate ------------------------------------
+
+
+class _Known:
+    """A ledger's memory of files, as `forecast.Known` reads it."""
+
+    def __init__(self, root: str, files: list[KnownFile]) -> None:
+        self.root, self.files = root, files
+
+    def model_files(self, root: str, model: str) -> list[KnownFile]:
+        return [f for f in self.files if root == self.root and f.model == model]
+
+    def files_at(self, root: str, paths: list[str]) -> list[KnownFile]:
+        return [f for f in self.files if root == self.root and f.path in paths]
+
+
+def test_throughput_is_the_median_of_timed_downloads_else_the_default() -> None:
+    mib = 1 << 20
+    assert throughput([], 10e6) == Throughput(10e6, 0)
+    assert throughput([(1.0, 1000, 5.0), (2.0, 8 * mib, 0.5)], 10e6) == Throughput(10e6, 0)  # latency, not bandwidth
+    got = throughput([(1.0, 4 * mib, 2.0), (2.0, 4 * mib, 1.0), (3.0, 400 * mib, 1.0)], 10e6)
+    assert got == Throughput(4 * mib, 3)  # one outlier does not move a median
+
+
+def test_a_folder_requirement_uses_the_latest_file_seen_at_each_path_and_pins_win() -> None:
+    state = RootState("ckpt", "/models", "plain", "configured", present=True, ready=True)
+    req = Requirement("IndexTeam/IndexTTS-2", dirs=("checkpoints",), dir_files=("gpt.pth", "bpe.model"))
+    known = _Known(
+        "ckpt",
+        [
+            KnownFile("checkpoints", "", "checkpoints/gpt.pth", "checkpoints/gpt.pth:100", 1.0, 100, False),
+            KnownFile("checkpoints", "", "checkpoints/gpt.pth", "checkpoints/gpt.pth:300", 2.0, 300, False),
+            KnownFile("checkpoints", "", "checkpoints/bpe.model", "checkpoints/bpe.model:5", 1.0, 5, True),
+        ],
+    )
+    fc = forecast([(req, Status(req.name))], [state], known, Throughput(100.0, 1), 2.0)
+    assert [(f.path, f.bytes) for f in fc.files] == [("checkpoints/gpt.pth", 300)]  # the update, not the old size
+    assert fc.roots == (RootForecast("ckpt", 300, 0, 5.0),) and fc.seconds == 5.0
+    hub_state = RootState("hub", "/hub", "hf-hub", "configured", present=True, ready=True)
+    old, new = "a" * 40, "b" * 40
+    key = "models--org--m"
+    files = [KnownFile(key, old, "w.bin", "e1", 1.0, 10, False), KnownFile(key, new, "w.bin", "e2", 2.0, 20, False)]
+    pinned = Requirement("org/m", hub="org/m", revision=old)
+    fc = forecast([(pinned, Status("org/m"))], [hub_state], _Known("hub", files), Throughput(10.0, 0), None)
+    assert [(f.revision, f.bytes) for f in fc.files] == [(old, 10)] and fc.seconds == 1.0
+    latest = Requirement("org/m", hub="org/m")
+    fc = forecast([(latest, Status("org/m"))], [hub_state], _Known("hub", files), Throughput(10.0, 0), None)
+    assert [(f.revision, f.bytes) for f in fc.files] == [(new, 20)]
+    done = Status("org/m", complete=True)
+    fc = forecast([(latest, done)], [hub_state], _Known("hub", files), Throughput(10.0, 0), None)
+    assert fc.files == () and fc.unknown_models == ()
