@@ -7,6 +7,7 @@ files restored bring both back to nothing to fetch."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 
@@ -182,3 +183,24 @@ def test_a_folder_requirement_uses_the_latest_file_seen_at_each_path_and_pins_wi
     done = Status("org/m", complete=True)
     fc = forecast([(latest, done)], [hub_state], _Known("hub", files), Throughput(10.0, 0), None)
     assert fc.files == () and fc.unknown_models == ()
+
+
+def test_a_ledger_from_before_the_files_table_learns_the_files_at_the_next_start(hub: FakeHub, tmp_path: Path) -> None:
+    hub.add_repo("org/tts", TTS)
+    hub.add_repo("org/voc", VOC)
+    cache, log, state = tmp_path / "hub", tmp_path / "webui.log", tmp_path / "state"
+    for repo in ("org/tts", "org/voc"):
+        run_download(hub, repo_id=repo, cache_dir=str(cache))
+    log.write_text("")
+    args = ["--config.file", str(_config(tmp_path, cache, log)), "--path.state", str(state), *ARGS]
+    with InProcess(args) as ex:
+        ex.wait("modelcache_ledger_artifacts", lambda v: v == 4, root="hub")
+    db = sqlite3.connect(state / "ledger.sqlite")
+    with db:
+        db.execute("DELETE FROM files")  # what an older version's ledger holds: artifacts, no files
+    db.close()
+    with InProcess(args) as ex:  # the exporter upgraded: it reads the files of what is there
+        ex.wait("modelcache_next_start_download_bytes", lambda v: v == 0, root="hub")
+        shutil.rmtree(cache / "models--org--tts")
+        ex.wait("modelcache_next_start_download_bytes", lambda v: v == TTS_BYTES, timeout=5.0, root="hub")
+        assert ex.get("modelcache_next_start_unknown_models", root="hub") == 0

@@ -113,6 +113,10 @@ class Store(Database):
         """Every file of one model the ledger has seen (any revision)."""
         return self._files(_FILES + "f.model=?", (root, model))
 
+    def has_files(self, root: str, model: str) -> bool:
+        """Whether the ledger knows any file of the model (a ledger written by an older version knows none)."""
+        return bool(self.query("SELECT 1 FROM files WHERE root=? AND model=? LIMIT 1", (root, model)))
+
     def files_at(self, root: str, paths: list[str]) -> list[KnownFile]:
         """The files of a root seen at these paths (layouts whose files are named by their root-relative path)."""
         if not paths:

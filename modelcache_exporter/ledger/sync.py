@@ -124,7 +124,9 @@ class LedgerSync:
         removed = [(ident, rows[ident].size) for ident in d.removed]
         stamps: list[tuple[object, ...]] = [(current[i].file.stamp, ref.name, key, i) for i in d.unstamped]
         repo = model.repo_id if model else repo_of(key, ref.layout)
-        files = files_of(ref.path, ref.layout, key, current) if d.arrived or revs - known else []
+        # files are read when the model gained an artifact or a revision, or was recorded before the ledger kept them
+        mapped = not (d.arrived or revs - known or (current and not self.store.has_files(ref.name, key)))
+        files = [] if mapped else files_of(ref.path, ref.layout, key, current)
         self._record(ref, key, repo, (arrivals, removed, stamps, files), revs, seeding, now)
 
     def _record(
