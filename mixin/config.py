@@ -69,6 +69,10 @@ THRESHOLDS: dict[str, Any] = {
     "required_incomplete_for": "15m",
     "drift_for": "1h",
     "ledger_for": "30m",
+    # the next start: what it would download now (files of required models gone from the cache), as a forecast
+    "next_start_warning_seconds": 120,
+    "next_start_critical_seconds": 600,
+    "next_start_for": "5m",
     # the web UI
     "load_seconds": 60,
     "load_slow_window": "1h",

@@ -41,11 +41,11 @@ class Exporter:
         self.cfg = cfg
         self.extra_sources = list(extra_sources)
         self.timer = ScrapeTimer()
+        self.logs = build_monitor(cfg)
         self.ledger = self._new_ledger() if cfg.cache and cfg.ledger else None
         self.index = self._new_index() if cfg.cache else None
         self.health = self._new_health(statvfs) if cfg.filesystem or cfg.diskstats or cfg.probe else []
         self.disk = DiskSampler(cfg.path_procfs, cfg.diskstats_interval) if cfg.diskstats else None
-        self.logs = build_monitor(cfg)
         self.events = overview.LastEvents()
         if self.logs is not None:
             self.logs.add_listener(self.events.record)
@@ -60,9 +60,17 @@ class Exporter:
 
     def _new_ledger(self) -> Ledger:
         cfg = self.cfg
-        settings = LedgerSettings(stall_after=cfg.ledger_stall_after, required_interval=cfg.required_interval)
+        settings = LedgerSettings(
+            stall_after=cfg.ledger_stall_after,
+            required_interval=cfg.required_interval,
+            default_throughput=float(cfg.ledger_default_throughput),
+        )
         path = os.path.join(cfg.path_state, "ledger.sqlite")
-        return Ledger(path, self._states, cfg.required, settings, cfg.path_procfs)
+        return Ledger(path, self._states, cfg.required, settings, cfg.path_procfs, self._last_load)
+
+    def _last_load(self) -> float | None:
+        """The web UI's last measured load duration (None without a log monitor, or before a load was seen)."""
+        return self.logs.snapshot.load.last_duration if self.logs is not None else None
 
     def _new_index(self) -> CacheIndex:
         cfg = self.cfg

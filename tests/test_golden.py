@@ -44,6 +44,8 @@ def test_metrics_match_the_golden_file(tmp_path: Path) -> None:
         "--no-collector.probe",
         "--collector.cache.scan-workers",
         "0",
+        "--collector.required.profile",
+        "indextts2",  # none of them in the fixture: the next-start forecast counts them unknown
     ]
     with InProcess(args) as ex:
         ex.wait("modelcache_index_verified", lambda v: v == 1, root="hub")

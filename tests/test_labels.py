@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from modelcache_exporter.collectors.ledger import LedgerCollector
 from modelcache_exporter.ledger.classify import Arrival
+from modelcache_exporter.ledger.forecast import Forecast
 from modelcache_exporter.ledger.settings import LedgerSettings
 from modelcache_exporter.ledger.stats import Counters
 
@@ -110,7 +111,7 @@ def test_redownload_repo_labels_stay_capped_under_100000_repos() -> None:
         arrival = Arrival(f"blob{i}", "redownload", 10, None, i)
         counters.apply("hub", f"org/model-{i}", [arrival], [], False, float(i), settings)
     counters.publish()
-    collector = LedgerCollector(SimpleNamespace(counters=counters, required=()))  # type: ignore[arg-type]
+    collector = LedgerCollector(SimpleNamespace(counters=counters, required=(), requirements=(), forecast=Forecast()))  # type: ignore[arg-type]
     samples = [
         s for fam in collector.collect() for s in fam.samples if s.name == "modelcache_unexpected_redownloads_total"
     ]

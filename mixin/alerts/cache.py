@@ -1,8 +1,9 @@
-"""Alerts of the group `modelcache.cache`: the cache's contents, its required models, re-downloads, wipes."""
+"""Alerts of the group `modelcache.cache`: the cache's contents, its required models, re-downloads, wipes, the
+cost of the next start."""
 
 from __future__ import annotations
 
-from mixin.alerts.model import Alert, recently
+from mixin.alerts.model import SEVERITIES, Alert, recently, secs
 from mixin.config import CORRUPTION_KINDS, Thresholds
 
 # A download that grows keeps the required-model alerts quiet; an abandoned partial file (stalled) does not.
@@ -99,6 +100,36 @@ def _required(t: Thresholds) -> list[Alert]:
     ]
 
 
+#: The bytes of the same root, for a description whose value is the forecast.
+NEXT_BYTES = (
+    '{{ with printf "modelcache_next_start_download_bytes{instance=%q,job=%q,root=%q}" $labels.instance '
+    "$labels.job $labels.root | query }}{{ . | first | value | humanize }}{{ end }}B"
+)
+
+
+def _next_start(t: Thresholds) -> list[Alert]:
+    """NextStartSlow, warning and critical: files of required models are gone while the web UI still serves."""
+    out = []
+    for sev in SEVERITIES:
+        limit = t[f"next_start_{sev}_seconds"]
+        out.append(
+            Alert(
+                "NextStartSlow",
+                sev,
+                f"(\n  modelcache_next_start_forecast_seconds{{sel}} > {limit}\nand on(instance, job, root)\n"
+                "  modelcache_next_start_download_bytes{sel} > 0\n)\nand on(instance, job)\n"
+                "  modelcache_webui_ready{sel} == 1",
+                f"If the web UI restarts now, it downloads its models for more than {secs(limit)}.",
+                f"If the web UI on {{{{ $labels.instance }}}} restarts now, it downloads {NEXT_BYTES} of required "
+                "models into cache root {{ $labels.root }} again, about {{ $value | humanizeDuration }} before it "
+                f"serves (threshold {secs(limit)}): the files are gone from the cache although the running web UI "
+                "still has them in memory. Restore them before the next restart.",
+                t["next_start_for"],
+            )
+        )
+    return out
+
+
 def _fleet(t: Thresholds) -> list[Alert]:
     """RevisionDrift (instances disagree) and LedgerNotPersistent (history lost on restart)."""
     return [
@@ -126,4 +157,4 @@ def _fleet(t: Thresholds) -> list[Alert]:
 
 def cache(t: Thresholds) -> list[Alert]:
     """The group's alerts in file order."""
-    return [*_state(t), *_events(t), *_required(t), *_fleet(t)]
+    return [*_state(t), *_events(t), *_required(t), *_next_start(t), *_fleet(t)]

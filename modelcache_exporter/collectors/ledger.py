@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from prometheus_client.core import HistogramMetricFamily, Metric
 
 from modelcache_exporter.collectors.families import PREFIX, GaugeTable, Spec, counter, gauge
+from modelcache_exporter.collectors.forecast import forecast_families
 from modelcache_exporter.collectors.registry import Workers, register
 from modelcache_exporter.ledger.classify import REASONS
 from modelcache_exporter.ledger.monitor import Ledger
@@ -46,7 +47,8 @@ def cumulative(counts: list[int]) -> list[tuple[str, float]]:
 
 
 class LedgerCollector:
-    """`modelcache_download*`, `modelcache_cache_wipes_total`, `modelcache_required_model_*`, `modelcache_ledger_*`."""
+    """`modelcache_download*`, `modelcache_cache_wipes_total`, `modelcache_required_model_*`, `modelcache_next_start_*`,
+    `modelcache_ledger_*`."""
 
     name = "ledger"
 
@@ -55,12 +57,13 @@ class LedgerCollector:
 
     def cache_key(self) -> object:
         """Changes whenever the ledger publishes (every tick) or required models are re-evaluated."""
-        return self.ledger.counters.snapshot.generation, id(self.ledger.required)
+        return self.ledger.counters.snapshot.generation, id(self.ledger.required), id(self.ledger.forecast)
 
     def collect(self) -> Iterator[Metric]:
         snap = self.ledger.counters.snapshot
         yield from self._downloads(snap.roots)
         yield from self._required()
+        yield from forecast_families(self.ledger.forecast, bool(self.ledger.requirements))
         yield from self._health(snap.persistent, snap.errors)
 
     def _downloads(self, roots: dict[str, RootCounters]) -> Iterator[Metric]:

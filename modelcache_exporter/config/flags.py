@@ -265,6 +265,14 @@ class Config:
         300.0,
         "A partial download that has not grown for this long is stalled.",
     )
+    ledger_default_throughput: int = opt(
+        "collector.ledger.default-throughput",
+        "int",
+        10_000_000,
+        "Download speed in bytes per second the next-start forecast assumes until this host has completed a "
+        "download the ledger timed (then: the median of the latest ones).",
+        metavar="BYTES",
+    )
     required_profile: str = opt(
         "collector.required.profile",
         "str",

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.root import RootRef
 from modelcache_exporter.index.state import RootState
+from modelcache_exporter.ledger.forecast import MIN_BYTES, MIN_SECONDS, SAMPLES, Forecast, forecast, throughput
 from modelcache_exporter.ledger.partials import locks_held, read_proc_locks, stalled
 from modelcache_exporter.ledger.required import Requirement, Status, evaluate
 from modelcache_exporter.ledger.settings import LedgerSettings
@@ -39,12 +40,17 @@ class Ledger(threading.Thread):
         requirements: tuple[Requirement, ...],
         settings: LedgerSettings,
         procfs: str = "/proc",
+        load_seconds: Callable[[], float | None] = lambda: None,
     ) -> None:
         super().__init__(name="ledger", daemon=True)
         self.sync = LedgerSync(path, states, settings)
         self.states, self.settings = states, settings
         self.requirements, self.procfs = requirements, procfs
         self.required: tuple[Status, ...] = ()
+        #: what the next start would cost (`forecast`), published whole after each evaluation of the required models
+        self.forecast = Forecast()
+        self.load_seconds = load_seconds  # the web UI's last load duration (the log monitor's snapshot)
+        self._log_rates: deque[tuple[float, int, float]] = deque(maxlen=SAMPLES)
         self._cond = threading.Condition()
         self._queue: deque[tuple[str, RootRef, str, Model | None, bool]] = deque()
         self._logs: deque[LogEvent] = deque()
@@ -113,6 +119,8 @@ class Ledger(threading.Thread):
                     self._handle(*item)
                 for event in logs:
                     self.sync.from_log(event)
+                    if event.seconds and event.bytes_total:  # a progress bar's elapsed time: a rate
+                        self._log_rates.append((event.time, event.bytes_total, event.seconds))
                 self._tick(time.time())
                 self.sync.flush_logs()
             except Exception:  # the ledger must never take the exporter down
@@ -148,6 +156,17 @@ class Ledger(threading.Thread):
             if item in still:
                 self._backoff[item] = (now + delay, min(RETRY_MAX, delay * 2))
 
+    def _forecast(self, states: tuple[RootState, ...]) -> None:
+        """Publish what the next start would cost, from the ledger (the last load duration is kept in it too, so
+        that it survives a restart of the exporter)."""
+        load = self.load_seconds()
+        if load is not None and load != self.forecast.load_seconds:
+            self.store.mark_load(load)
+        samples = [*self.store.timed_downloads(MIN_BYTES, SAMPLES, MIN_SECONDS), *self._log_rates]
+        rate = throughput(samples, self.settings.default_throughput)
+        pairs = tuple(zip(self.requirements, self.required, strict=True))
+        self.forecast = forecast(pairs, states, self.store, rate, load if load is not None else self.store.last_load())
+
     def _tick(self, now: float) -> None:
         states = self.states()
         self.store.maintain(now, self.settings.state_check, self.settings.state_retry)
@@ -164,9 +183,12 @@ class Ledger(threading.Thread):
                 locks_held(s, held) if s.incomplete or s.layout == "hf-local-dir" else 0,
                 partials.started.get(s.name, 0),
             )
-        if self.requirements and now >= self._next_required:
+        if now >= self._next_required:
             self.required = tuple(evaluate(r, states) for r in self.requirements)
             self._next_required = now + self.settings.required_interval
+            self._forecast(states)
+        elif self.load_seconds() not in (None, self.forecast.load_seconds):
+            self._forecast(states)
         self.counters.persistent = self.store.persistent
         self.counters.errors = dict(self.store.errors)
         self.counters.publish()

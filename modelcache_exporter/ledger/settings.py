@@ -16,7 +16,8 @@ class LedgerSettings:
     worker's period (retries, partial downloads, publishing the counters); `state_check`: seconds between
     checks that the database file is still there (the state directory deleted while running);
     `state_retry`: seconds before the database file is tried again while the ledger is kept in memory
-    (doubling after each failure, up to ten times that).
+    (doubling after each failure, up to ten times that); `default_throughput`: bytes per second the next-start
+    forecast assumes until this host has completed a timed download.
     """
 
     stall_after: float = 300.0
@@ -26,3 +27,4 @@ class LedgerSettings:
     tick: float = 1.0
     state_check: float = 10.0
     state_retry: float = 30.0
+    default_throughput: float = 10e6

@@ -27,6 +27,25 @@ class Row:
     stamp: int = 0  # see identity.py: birth time (or mtime) in ns of the file that held it; 0 = not recorded
 
 
+@dataclass(frozen=True)
+class KnownFile:
+    """A file of a model's revision the ledger has seen, with its artifact's size and whether it is present now."""
+
+    model: str
+    revision: str
+    path: str
+    ident: str
+    seen: float
+    size: int
+    present: bool
+
+
+_FILES = (
+    "SELECT f.model, f.rev, f.path, f.ident, f.seen, COALESCE(a.size, 0), COALESCE(a.present, 0) FROM files f "
+    "LEFT JOIN artifacts a ON a.root=f.root AND a.model=f.model AND a.ident=f.ident WHERE f.root=? AND "
+)
+
+
 class Store(Database):
     """The ledger's rows and history, on the database `Database` keeps usable."""
 
@@ -100,6 +119,44 @@ class Store(Database):
             sql, args = sql + " WHERE reason=?", (reason,)
         return self.query(sql + " ORDER BY ts DESC LIMIT ?", (*args, limit))
 
+    def model_files(self, root: str, model: str) -> list[KnownFile]:
+        """Every file of one model the ledger has seen (any revision)."""
+        return self._files(_FILES + "f.model=?", (root, model))
+
+    def has_files(self, root: str, model: str) -> bool:
+        """Whether the ledger knows any file of the model (a ledger written by an older version knows none)."""
+        return bool(self.query("SELECT 1 FROM files WHERE root=? AND model=? LIMIT 1", (root, model)))
+
+    def files_at(self, root: str, paths: list[str]) -> list[KnownFile]:
+        """The files of a root seen at these paths (layouts whose files are named by their root-relative path)."""
+        if not paths:
+            return []
+        return self._files(_FILES + f"f.path IN ({','.join('?' * len(paths))})", (root, *paths))
+
+    def _files(self, sql: str, args: tuple[object, ...]) -> list[KnownFile]:
+        rows = self.query(sql, args)
+        return [
+            KnownFile(str(m), str(r), str(p), str(i), float(t), int(s), bool(a))  # type: ignore[arg-type, call-overload]
+            for m, r, p, i, t, s, a in rows
+        ]
+
+    def timed_downloads(self, min_bytes: int, limit: int, min_seconds: float) -> list[tuple[float, int, float]]:
+        """(time, bytes, seconds) of the latest downloads of at least `min_bytes` that took `min_seconds` or more."""
+        got = self.query(
+            "SELECT ts, bytes, seconds FROM downloads WHERE seconds >= ? AND bytes >= ? ORDER BY ts DESC LIMIT ?",
+            (min_seconds, min_bytes, limit),
+        )
+        return [(float(t), int(b), float(s)) for t, b, s in got]  # type: ignore[arg-type, call-overload]
+
+    def last_load(self) -> float | None:
+        """The web UI's last measured load duration, as last recorded (None: never)."""
+        got = self.query("SELECT value FROM meta WHERE key='last_load'")
+        return float(str(got[0][0])) if got else None
+
+    def mark_load(self, seconds: float) -> None:
+        """Remember the web UI's last load duration (the next-start forecast adds it)."""
+        self.write("INSERT OR REPLACE INTO meta VALUES ('last_load', ?)", [(repr(seconds),)])
+
     def trim_history(self) -> None:
         """Keep the download history bounded."""
         self.write(
@@ -108,4 +165,4 @@ class Store(Database):
         )
 
 
-__all__ = ["ERROR_KINDS", "HISTORY_LIMIT", "Row", "Store"]
+__all__ = ["ERROR_KINDS", "HISTORY_LIMIT", "KnownFile", "Row", "Store"]

@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS downloads (
     ts REAL NOT NULL, root TEXT NOT NULL, model TEXT NOT NULL, repo TEXT NOT NULL, ident TEXT NOT NULL,
     reason TEXT NOT NULL, bytes INTEGER NOT NULL, seconds REAL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    root TEXT NOT NULL, model TEXT NOT NULL, rev TEXT NOT NULL, path TEXT NOT NULL, ident TEXT NOT NULL,
+    seen REAL NOT NULL, PRIMARY KEY (root, model, rev, path)) WITHOUT ROWID;
 """
 #: (device, inode) of the state directory, then of the database file
 Identity = tuple[int, int, int, int]

@@ -24,6 +24,7 @@ from modelcache_exporter.index.state import RootState
 from modelcache_exporter.ledger.artifacts import artifact_size, list_artifacts
 from modelcache_exporter.ledger.classify import RETURNED, Arrival, diff
 from modelcache_exporter.ledger.eventlog import Removals, log_downloads
+from modelcache_exporter.ledger.files import FileOf, files_of
 from modelcache_exporter.ledger.identity import FileId
 from modelcache_exporter.ledger.partials import Partials
 from modelcache_exporter.ledger.records import UPSERT, artifact_row, repo_of
@@ -117,7 +118,8 @@ class LedgerSync:
         rows = self.store.rows(ref.name, key)
         revs = {r.commit for r in model.revisions} if model and ref.layout == "hf-hub" else set()
         revs |= {seen.revision for seen in current.values() if seen.revision}
-        d = diff(current, rows, self.store.commits(ref.name, key), revs, ref.layout)
+        known = self.store.commits(ref.name, key)
+        d = diff(current, rows, known, revs, ref.layout)
         now = time.time()
         arrivals = []
         for ident, reason in d.arrived:
@@ -128,21 +130,24 @@ class LedgerSync:
         removed = [(ident, rows[ident].size) for ident in d.removed]
         stamps: list[tuple[object, ...]] = [(current[i].file.stamp, ref.name, key, i) for i in d.unstamped]
         repo = model.repo_id if model else repo_of(key, ref.layout)
-        self._record(ref, key, repo, (arrivals, removed, stamps), revs, seeding, now, whole=not current)
+        # files are read when the model gained an artifact or a revision, or was recorded before the ledger kept them
+        mapped = not (d.arrived or revs - known or (current and not self.store.has_files(ref.name, key)))
+        files = [] if mapped else files_of(ref.path, ref.layout, key, current)
+        self._record(ref, key, repo, (arrivals, removed, stamps, files), revs, seeding, now, whole=not current)
 
     def _record(
         self,
         ref: RootRef,
         key: str,
         repo: str,
-        changes: tuple[list[Arrival], list[tuple[str, int]], list[tuple[object, ...]]],
+        changes: tuple[list[Arrival], list[tuple[str, int]], list[tuple[object, ...]], list[FileOf]],
         revs: set[str],
         seeding: bool,
         now: float,
         whole: bool = False,
     ) -> None:
         """Write one model's changes and count them; `whole`: nothing of the model is left on disk."""
-        arrivals, removed, stamps = changes
+        arrivals, removed, stamps, files = changes
         downloads = [a for a in arrivals if a.reason != RETURNED and not seeding]
         self.store.transaction(
             [
@@ -154,6 +159,7 @@ class LedgerSync:
                 ("UPDATE artifacts SET stamp=? WHERE root=? AND model=? AND ident=?", stamps),
                 ("INSERT OR IGNORE INTO commits VALUES (?,?,?,?)", [(ref.name, key, rev, now) for rev in revs]),
                 ("INSERT OR REPLACE INTO models VALUES (?,?,?)", [(ref.name, key, repo)] if arrivals else []),
+                ("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?)", [(ref.name, key, *f, now) for f in files]),
                 (
                     "INSERT INTO downloads VALUES (?,?,?,?,?,?,?,?)",
                     [(now, ref.name, key, repo, a.ident, a.reason, a.size, a.seconds) for a in downloads],
@@ -186,7 +192,7 @@ class LedgerSync:
         reason = "redownload" if ident in rows else "first"
         arrival = Arrival(ident, reason, ev.bytes_total or 0, ev.seconds, FileId(0, 0), replaced=ident in rows)
         self._root_seeding(ref, initial=False)
-        self._record(ref, model, model, ([arrival], [], []), set(), not ev.timed, ev.time)
+        self._record(ref, model, model, ([arrival], [], [], []), set(), not ev.timed, ev.time)
 
     def _reseed(self, states: tuple[RootState, ...]) -> None:
         log.warning("re-recording the cache content in the in-memory ledger (nothing is counted)")
