@@ -54,7 +54,7 @@ def test_healthy_cache_is_ok_with_plurals_and_main_marked(healthy: Path, hub: Fa
     out = check("--path.cache", str(healthy), "--path.state", str(tmp_path / "s"))
     assert out.returncode == 0, out.stdout + out.stderr
     head = hub.head("org/tts")
-    assert "  1 model, 6.01 kB" in out.stdout and "2 files" in out.stdout
+    assert "  1 model, 5.87 KiB" in out.stdout and "2 files" in out.stdout
     assert f"{head[:8]} (main)" in out.stdout
     assert "1 models" not in out.stdout and "!" not in out.stdout and out.stdout.endswith("RESULT: OK\n")
 

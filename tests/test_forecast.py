@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from pages import Timeline, used_metrics
 from scenario import LOAD_LINES, READY_LINE
 
 import mixin.alerts as gen
+from modelcache_exporter.base.human import size
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.ledger.forecast import RootForecast, Throughput, forecast, throughput
 from modelcache_exporter.ledger.required import Requirement, Status
@@ -71,6 +74,23 @@ def _timed_redownload(hub: FakeHub, cache: Path) -> float:
         return time.monotonic() - t0
 
 
+def _shown_by_check_and_landing_page(ex: InProcess, args: list[str], head: str) -> None:
+    """`check` (a process of its own, on a read-only copy of the running ledger) and the landing page say what
+    the next start would download, file by file, with the command that restores each."""
+    out = subprocess.run(
+        [sys.executable, "-m", "modelcache_exporter", "check", *args], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 1, out.stderr  # a required model is missing
+    assert f"NEXT START: downloads {size(TTS_BYTES)} in 2 files, about " in out.stdout, out.stdout
+    assert f"  hub  org/tts  model.safetensors  {size(len(TTS['model.safetensors']))}  (hf download org/tts " \
+        f"model.safetensors --revision {head})" in out.stdout  # fmt: skip
+    assert "  org/absent: missing and never seen by the ledger here: its size is unknown" in out.stdout
+    page = ex.exporter.landing()
+    assert "<h2>Next start</h2>" in page and f"a restart now downloads {size(TTS_BYTES)} in 2 files" in page
+    assert f"<code>hf download org/tts model.safetensors --revision {head}</code>" in page
+    assert "next start: downloads " in page  # in the attention list at the top
+
+
 def test_a_deleted_required_repo_is_the_next_starts_cost_until_restored(hub: FakeHub, tmp_path: Path) -> None:
     hub.add_repo("org/tts", TTS)
     hub.add_repo("org/voc", VOC)
@@ -107,6 +127,7 @@ def test_a_deleted_required_repo_is_the_next_starts_cost_until_restored(hub: Fak
             ("org/tts", "model.safetensors", len(TTS["model.safetensors"])),
         ]
         assert {f.revision for f in fc.files} == {hub.head("org/tts")}
+        _shown_by_check_and_landing_page(ex, args, hub.head("org/tts"))
         for _ in range(25):  # over the rule's `for:` (5m) at a 15 s scrape interval
             timeline.scrape(ex.text(), "gpu-1", time.time())
         timeline.expect(

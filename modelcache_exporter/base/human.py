@@ -44,6 +44,9 @@ def since(when: float, now: float) -> str:
     return f"{stamp(when)} ({ago(max(0.0, now - when))})" if when else "never"
 
 
+IRREGULAR = {"is": "are", "has": "have", "entry": "entries", "was": "were"}
+
+
 def count(n: int, noun: str) -> str:
-    """'1 file', '3 files'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    """'1 file', '3 files', '2 entries'."""
+    return f"{n} {noun if n == 1 else IRREGULAR.get(noun, noun + 's')}"

@@ -17,7 +17,7 @@ from typing import Any, cast
 from modelcache_exporter.base.values import ConfigError
 from modelcache_exporter.check.report import report
 from modelcache_exporter.config.load import load_config
-from modelcache_exporter.config.parser import PROG, build_parser
+from modelcache_exporter.config.parser import PROG, build_parser, fail
 
 DESCRIPTION = (
     "Look once at every cache root and say whether the next start of the model server will find its models or\n"
@@ -81,8 +81,7 @@ def main(argv: Sequence[str]) -> int:
         fmt, ephemeral = flags.pop("check.format"), flags.pop("check.ephemeral")
         cfg = load_config(flags, dict(os.environ))
     except ConfigError as exc:
-        print(f"{PROG}: invalid configuration: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc)
     doc, status = report(cfg, ephemeral)
     if fmt == "json":
         emit(json.dumps(doc, indent=2, sort_keys=True))

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from modelcache_exporter.check.access import root_access, unique_roots
+from modelcache_exporter.check.nextstart import next_start
 from modelcache_exporter.check.partials import describe, snapshot_names
 from modelcache_exporter.check.problems import model_problems, root_problems, untracked
 from modelcache_exporter.check.required import required_report
@@ -178,5 +179,6 @@ def report(cfg: Config, fail_on_ephemeral: bool) -> tuple[dict[str, Any], int]:
         "ok": not failed,
         "failures": failed,
         "required": required,
+        "next_start": next_start(cfg.required, states, cfg.path_state, float(cfg.ledger_default_throughput)),
     }
     return doc, 0 if not failed else 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from modelcache_exporter.check.words import count, short, size
+from modelcache_exporter.check.words import age, count, short, size
 
 HEADLINE = {"missing": "DOES NOT EXIST", "not_a_folder": "NOT A FOLDER", "unreadable": "CANNOT BE READ"}
 #: root access state -> what it means and what to do
@@ -87,6 +87,35 @@ def _looked(s: dict[str, Any]) -> list[str]:
     ] or ["      looked in no root (none can hold it)"]
 
 
+MAX_FETCHES = 20
+
+
+def _next_start(ns: dict[str, Any]) -> list[str]:
+    """What a restart would download now, how long it would take, and the command that fetches each file."""
+    rate = f"{size(ns['throughput_bytes_per_second'])}/s " + (
+        f"(median of this host's last {count(ns['throughput_samples'], 'timed download')})"
+        if ns["throughput_samples"]
+        else "(assumed: no timed download yet; --collector.ledger.default-throughput)"
+    )
+    load = f" + {age(ns['load_seconds'])} to load" if ns["load_seconds"] else ""
+    if not ns["bytes"]:
+        head = "NEXT START: downloads nothing the ledger knows of" + (f"; about {age(ns['seconds'])}" if load else "")
+    else:
+        fetch = f"downloads {size(ns['bytes'])} in {count(len(ns['files']), 'file')}"
+        head = f"NEXT START: {fetch}, about {age(ns['seconds'])} at {rate}{load}"
+    lines = [head]
+    for f in ns["files"][:MAX_FETCHES]:
+        how = f"  (hf download {f['repo']} {f['path']} --revision {f['revision']})" if f["hub"] else ""
+        lines.append(f"  {f['root']}  {f['repo']}  {f['path']}  {size(f['bytes'])}{how}")
+    if len(ns["files"]) > MAX_FETCHES:
+        lines.append(f"  ... and {len(ns['files']) - MAX_FETCHES} more (--format json lists them all)")
+    for m in ns["unknown_models"]:
+        lines.append(f"  {m}: missing and never seen by the ledger here: its size is unknown (a full download)")
+    if not ns["ledger"]:
+        lines.append("  (no ledger in the state directory: sizes of missing files are unknown)")
+    return lines
+
+
 def _ledger(led: dict[str, Any]) -> list[str]:
     if not led.get("available"):
         return [f"DOWNLOAD HISTORY: no ledger at {led['path']}"]
@@ -107,6 +136,8 @@ def render(doc: dict[str, Any]) -> str:
         for s in doc["required"]:
             lines += _required(s)
         lines.append("")
+    if doc.get("next_start"):
+        lines += [*_next_start(doc["next_start"]), ""]
     lines += [*_ledger(doc["ledger"]), ""]
     lines.append("RESULT: OK" if doc["ok"] else "RESULT: FAIL - " + "; ".join(doc["failures"]))
     return "\n".join(lines)

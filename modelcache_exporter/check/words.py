@@ -1,24 +1,11 @@
-"""Small words of the `check` report: counts with their plural, sizes, ages, short hashes."""
+"""Small words of the `check` report: counts with their plural and sizes (as the landing page says them,
+`base.human`), ages, short hashes."""
 
 from __future__ import annotations
 
-IRREGULAR = {"is": "are", "has": "have", "entry": "entries", "was": "were"}
+from modelcache_exporter.base.human import count, size
 
-
-def count(n: int, word: str) -> str:
-    """`count(1, "model")` -> '1 model', `count(2, "model")` -> '2 models'."""
-    return f"{n} {word if n == 1 else IRREGULAR.get(word, word + 's')}"
-
-
-def size(n: float | None) -> str:
-    """1234567 -> '1.23 MB'."""
-    if n is None:
-        return "-"
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
-        n /= 1000
-    return str(n)
+__all__ = ["age", "count", "short", "size"]
 
 
 def age(seconds: float) -> str:

@@ -42,7 +42,9 @@ def classify_error(exc: sqlite3.Error | OSError) -> str:
 class Database:
     """SQLite access; falls back to an in-memory database on any failure, and back to the file when it works."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, read_only: bool = False) -> None:
+        """`read_only`: a copy of the file in memory, for readers that must write nothing (`check`); the file is
+        never opened for writing, and nothing is ever written back to it."""
         self.path = path
         self.errors: Counter[str] = Counter()
         self.persistent = False
@@ -51,7 +53,15 @@ class Database:
         self.identity: storefile.Identity | None = None
         self.retry = Backoff()
         self._next_check = 0.0
-        self.db = self._open()
+        self.db = self._copy_of_file() if read_only else self._open()
+
+    def _copy_of_file(self) -> sqlite3.Connection:
+        db = storefile.memory()
+        if not storefile.copy_read_only(self.path, db):
+            self.errors["open"] += 1
+        db.executescript(SCHEMA)
+        migrate(db)
+        return db
 
     def _open(self) -> sqlite3.Connection:
         try:

@@ -8,6 +8,7 @@ from modelcache_exporter.base.human import ago, since, size
 from modelcache_exporter.web.findings import Finding
 from modelcache_exporter.web.landingparts import downloads, logs, models, partials, required
 from modelcache_exporter.web.landingparts import esc as _e
+from modelcache_exporter.web.nextstart import next_start
 from modelcache_exporter.web.overview import Overview
 from modelcache_exporter.web.rootview import RootView
 
@@ -97,6 +98,7 @@ def render(page: Overview, title: str, telemetry_path: str) -> str:
         _summary(page),
         roots or "<section>No cache root configured.</section>",
         required(page.required),
+        next_start(page.forecast, frozenset(r.name for r in page.roots if r.layout == "hf-hub")),
         logs(page, page.now),
     ]
     return (

@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from modelcache_exporter.base.human import duration, size
 from modelcache_exporter.collectors.registry import Workers
 from modelcache_exporter.fshealth.health import FsSample
 from modelcache_exporter.index.state import RootState
+from modelcache_exporter.ledger.forecast import Forecast
 from modelcache_exporter.ledger.required import Status
 from modelcache_exporter.ledger.stats import Snapshot
 from modelcache_exporter.logs.events import DOWNLOAD_PROGRESS, LogEvent
@@ -55,6 +57,7 @@ class Overview:
     logs: tuple[LogView, ...]
     loading: float | None  # seconds the web UI's current load has run (None: not loading, or not watched)
     ledger: bool  # whether the download ledger runs
+    forecast: Forecast | None = None  # what the next start would download (None: no required models)
 
     @property
     def level(self) -> str:
@@ -67,7 +70,12 @@ class Overview:
         """'hub: MISSING (the worst finding)', 'required org/tts: MISSING'... for every root or required model that
         is not OK."""
         roots = [f"{r.name}: {r.status} ({r.findings[0].text})" for r in self.roots if r.findings]
-        return (*roots, *(f"required {r.name}: {r.state}" for r in self.required or () if r.level != "ok"))
+        need = [f"required {r.name}: {r.state}" for r in self.required or () if r.level != "ok"]
+        fc = self.forecast
+        if fc is not None and (fc.bytes or fc.unknown_models):
+            unknown = f" and {len(fc.unknown_models)} models of unknown size" if fc.unknown_models else ""
+            need.append(f"next start: downloads {size(fc.bytes)}{unknown}, about {duration(fc.seconds)}")
+        return (*roots, *need)
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,7 @@ class Inputs:
     logs: LogSnapshot | None = None
     log_paths: Mapping[str, str] = field(default_factory=dict)
     last_events: Mapping[str, LogEvent] = field(default_factory=dict)
+    forecast: Forecast | None = None
 
 
 class LastEvents:
@@ -140,7 +149,7 @@ def build(i: Inputs) -> Overview:
         for v in (i.logs.sources if i.logs else ())
     )
     loading = i.logs.load.in_progress(i.now) if i.logs and i.logs.load.loading else None
-    return Overview(i.now, roots, required, logs, loading, i.ledger is not None)
+    return Overview(i.now, roots, required, logs, loading, i.ledger is not None, i.forecast)
 
 
 def gather(w: Workers, stall_after: float, log_paths: Mapping[str, str], events: LastEvents, now: float) -> Inputs:
@@ -159,4 +168,5 @@ def gather(w: Workers, stall_after: float, log_paths: Mapping[str, str], events:
         logs=w.logs.snapshot if w.logs is not None else None,
         log_paths=log_paths,
         last_events=dict(events.by_log),
+        forecast=ledger.forecast if ledger is not None and ledger.requirements else None,
     )
