@@ -266,9 +266,9 @@ def test_check_help_describes_check_its_options_and_exit_codes() -> None:
     out = check("--help")
     assert out.returncode == 0
     text = " ".join(out.stdout.split())
-    assert text.startswith("usage: modelcache-exporter check [--format {text,json}] [--fail-on-ephemeral]")
+    assert text.startswith("usage: modelcache-exporter check [<flags>]")  # kingpin's form, as the exporter's
     assert "Look once at every cache root" in text and "Prometheus exporter for model caches" not in text
-    assert "--format {text,json} text for people (default), json for machines" in text
+    assert "--format=text|json text for people, json for machines (the same report) (default: text)" in text
     assert "--fail-on-ephemeral also exit 1 when a root is on storage lost at restart" in text
     assert "exit status: 0 OK:" in text and " 1 not OK," in text and " 2 invalid configuration" in text
     assert "does not exist, is not a folder or cannot be read" in text

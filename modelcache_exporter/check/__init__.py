@@ -43,7 +43,6 @@ def parser() -> argparse.ArgumentParser:
     """The exporter's parser (same flags), with the check's own description, options and exit codes."""
     p = build_parser()
     p.prog, p.description, p.epilog = f"{PROG} check", DESCRIPTION, EPILOG
-    p.usage = "%(prog)s [--format {text,json}] [--fail-on-ephemeral] [exporter flags: --path.cache, --config.file, ...]"
     base = cast(type, p.formatter_class)  # the exporter's help style for the flags, the texts here as written
     if not issubclass(base, argparse.RawDescriptionHelpFormatter):
         p.formatter_class = cast(Any, type("CheckHelp", (argparse.RawDescriptionHelpFormatter, base), {}))
@@ -52,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
         dest="check.format",
         choices=["text", "json"],
         default="text",
-        help="text for people (default), json for machines (the same report)",
+        help="text for people, json for machines (the same report)",
     )
     p.add_argument(
         "--fail-on-ephemeral",
