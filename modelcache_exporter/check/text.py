@@ -98,8 +98,11 @@ def _next_start(ns: dict[str, Any]) -> list[str]:
         else "(assumed: no timed download yet; --collector.ledger.default-throughput)"
     )
     load = f" + {age(ns['load_seconds'])} to load" if ns["load_seconds"] else ""
-    if not ns["bytes"]:
-        head = "NEXT START: downloads nothing the ledger knows of" + (f"; about {age(ns['seconds'])}" if load else "")
+    unknown = len(ns["unknown_models"])
+    if not ns["bytes"] and unknown:
+        head = f"NEXT START: downloads {count(unknown, 'model')} in full, of unknown size (never seen here)"
+    elif not ns["bytes"]:
+        head = "NEXT START: downloads nothing" + (f"; about {age(ns['seconds'])} (the last load)" if load else "")
     else:
         fetch = f"downloads {size(ns['bytes'])} in {count(len(ns['files']), 'file')}"
         head = f"NEXT START: {fetch}, about {age(ns['seconds'])} at {rate}{load}"
