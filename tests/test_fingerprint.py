@@ -67,3 +67,21 @@ def test_local_dir_uses_the_etag(tmp_path: Path) -> None:
     assert scan_local_dir(str(tmp_path), "org/m").models[0].fingerprint == first
     (meta / "w.bin.metadata").write_text(f"{'c' * 40}\netag2\n1700000000.0\n")
     assert scan_local_dir(str(tmp_path), "org/m").models[0].fingerprint != first
+
+
+def test_check_shows_the_same_fingerprint_on_two_rsync_copies(tmp_path: Path) -> None:
+    from test_check import check
+
+    golden = tmp_path / "golden"
+    _tree(golden)
+    shown = []
+    for host in ("h1", "h2"):
+        (tmp_path / host).mkdir()
+        subprocess.run([RSYNC, "-a", f"{golden}/", str(tmp_path / host)], check=True)
+        conf = tmp_path / f"{host}.yml"
+        conf.write_text(f"roots: [{{path: {tmp_path / host}, name: ckpt, layout: plain}}]\n")
+        out = check(f"--config.file={conf}").stdout
+        line = next(x for x in out.splitlines() if x.strip().startswith("tts "))
+        shown.append(line.split()[-3] if "no revision" in line else line)
+    want = _prints(golden)["tts"]
+    assert shown == [want, want], out
