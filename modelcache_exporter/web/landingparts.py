@@ -12,7 +12,12 @@ from modelcache_exporter.logs.events import LogEvent
 from modelcache_exporter.web.overview import LogView, Overview, RequiredView
 from modelcache_exporter.web.rootview import ModelView, PartialView, RevisionView, RootView
 
-VERDICTS = {"first": "first download", "new_revision": "new revision", "redownload": "RE-DOWNLOAD"}
+VERDICTS = {
+    "first": "first download",
+    "new_revision": "new revision",
+    "redownload": "RE-DOWNLOAD",
+    "synced": "synced copy",
+}
 
 
 def esc(value: object) -> str:
