@@ -23,6 +23,7 @@ import yaml
 from mixin.alerts.cache import cache
 from mixin.alerts.exporter import exporter
 from mixin.alerts.filesystem import filesystem
+from mixin.alerts.fleet import fleet
 from mixin.alerts.model import Alert
 from mixin.alerts.webui import webui
 from mixin.config import PREFIX, RUNBOOK_URL, SELECTOR, THRESHOLDS, Thresholds
@@ -38,6 +39,7 @@ GROUPS: tuple[tuple[str, Callable[[Thresholds], list[Alert]]], ...] = (
     ("modelcache.cache", cache),
     ("modelcache.webui", webui),
     ("modelcache.exporter", exporter),
+    ("modelcache.fleet", fleet),
 )
 
 
