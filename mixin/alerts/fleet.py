@@ -27,6 +27,20 @@ def _missing_expr(g: str) -> str:
     return f"{hosts}\n- on ({g}, root) group_right ()\n  count by ({g}, root, repo) ({FP})\n> 0"
 
 
+def records(group: str = FLEET_GROUP) -> list[dict[str, str]]:
+    """Recording rules for capacity planning: the fleet's cache bytes per model (over its hosts) and per host."""
+    return [
+        {
+            "record": f"{group}_repo:modelcache_model_size_bytes:sum",
+            "expr": f'sum by ({group}, repo) (modelcache_model_size_bytes{{sel, repo!="(other)"}})',
+        },
+        {
+            "record": f"{group}_instance:modelcache_root_size_bytes:sum",
+            "expr": f"sum by ({group}, instance) (modelcache_root_size_bytes{{sel}})",
+        },
+    ]
+
+
 def fleet(t: Thresholds, group: str = FLEET_GROUP) -> list[Alert]:
     """FleetDrift (the odd hosts' copies differ), FleetModelMissing (hosts lack a model), after a sync window."""
     return [
