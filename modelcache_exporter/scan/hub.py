@@ -168,7 +168,7 @@ def _build_model(
         last_modified=last,
         errors=tuple(acc.errors),
         verified=verified,
-        fingerprint=fingerprint((name, acc.blobs[name][0], name) for name in acc.used),
+        fingerprint=fingerprint((name, b[0], name) for name, b in acc.blobs.items()),
         **_totals(acc.blobs, acc.used),
     )
 
