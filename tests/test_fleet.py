@@ -1,7 +1,7 @@
 """Acceptance of issue 15: four exporters (separate processes), each a host with its own `rsync -a` copy of a golden
 hub cache made by the real client, scraped by one real Prometheus with the shipped rules (sync window shortened).
 Identical hosts agree; a host whose rsync was cut mid-file and a host missing one file are named by
-ModelCacheFleetDrift; after a complete re-sync it resolves. The re-synced files count as `synced`, never `redownload`."""
+ModelCacheFleetDrift; after a complete re-sync it resolves. Re-synced files count as `synced`, never `redownload`."""
 
 from __future__ import annotations
 
