@@ -21,6 +21,9 @@ RUNBOOK_URL = "https://github.com/modelcache-exporter/modelcache-exporter/blob/m
 # Matchers added to every selector: the scrape job of the exporter (README: `job_name: modelcache-exporter`).
 SELECTOR = 'job="modelcache-exporter"'
 PREFIX = "ModelCache"
+# The label that groups hosts meant to hold the same files (the fleet alerts compare fingerprints within it):
+# `job` by default; `cluster` or `role` where one job spans several fleets.
+FLEET_GROUP = "job"
 # The kinds of `modelcache_root_corruptions` that break a model load: ModelCacheCorruption pages on them and the
 # overview counts them (bad_repo_name and external_link are oddities, not damage).
 CORRUPTION_KINDS = "broken_link|dangling_ref|missing_snapshots|snapshot_is_file"
@@ -68,6 +71,8 @@ THRESHOLDS: dict[str, Any] = {
     "required_missing_for": "10m",
     "required_incomplete_for": "15m",
     "drift_for": "1h",
+    # the fleet: hosts may disagree this long while a sync runs (keep above the longest rsync)
+    "fleet_sync_window": "30m",
     "ledger_for": "30m",
     # the next start: what it would download now (files of required models gone from the cache), as a forecast
     "next_start_warning_seconds": 120,

@@ -136,6 +136,7 @@ def test_hostile_names_are_escaped_and_a_dangling_ref_is_not_ok(tmp_path: Path, 
         page = requests.get(proc.url + "/", timeout=5).text
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "caf\\xff" in page and "a&amp;b" in page
+    assert re.search(r"<code>[0-9a-f]{16}</code>", page), "each model's content fingerprint is shown"
     ghost_part = _text(_section(page, "ghost"))
     assert ghost_part.split()[0] == "PROBLEMS", ghost_part[:300]
     assert "dangling ref (names a revision that has no snapshot): org/vocoder" in ghost_part

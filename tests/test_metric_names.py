@@ -22,7 +22,7 @@ def referenced() -> dict[str, set[str]]:
     for group in rules["groups"]:
         for rule in group["rules"]:
             for name in NAME.findall(rule["expr"]):
-                out.setdefault(name, set()).add(rule["alert"])
+                out.setdefault(name, set()).add(rule.get("alert") or rule["record"])
     for path in sorted((REPO_ROOT / "dashboards").glob("*.json")):
         board = json.loads(path.read_text())
         exprs = [t["expr"] for p in board["panels"] for t in p.get("targets", [])]

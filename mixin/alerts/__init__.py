@@ -23,6 +23,7 @@ import yaml
 from mixin.alerts.cache import cache
 from mixin.alerts.exporter import exporter
 from mixin.alerts.filesystem import filesystem
+from mixin.alerts.fleet import fleet, records
 from mixin.alerts.model import Alert
 from mixin.alerts.webui import webui
 from mixin.config import PREFIX, RUNBOOK_URL, SELECTOR, THRESHOLDS, Thresholds
@@ -38,6 +39,7 @@ GROUPS: tuple[tuple[str, Callable[[Thresholds], list[Alert]]], ...] = (
     ("modelcache.cache", cache),
     ("modelcache.webui", webui),
     ("modelcache.exporter", exporter),
+    ("modelcache.fleet", fleet),
 )
 
 
@@ -62,7 +64,9 @@ def groups(
 ) -> list[dict[str, Any]]:
     """The `groups:` list; `thresholds` replaces THRESHOLDS (read at call time) as a whole."""
     t = THRESHOLDS if thresholds is None else thresholds
-    return [{"name": name, "rules": [rule(a, selector, runbook_url) for a in build(t)]} for name, build in GROUPS]
+    out = [{"name": name, "rules": [rule(a, selector, runbook_url) for a in build(t)]} for name, build in GROUPS]
+    recs = [{"record": r["record"], "expr": r["expr"].replace("{sel", "{" + selector)} for r in records()]
+    return [*out, {"name": "modelcache.fleet.records", "rules": recs}]
 
 
 class _Dumper(yaml.SafeDumper):

@@ -42,8 +42,7 @@ def _totals() -> list[Cell]:
             stat(
                 "Reclaimable",
                 "Unreferenced blobs and partial downloads (hf cache prune).",
-                f"sum(modelcache_root_unreferenced_bytes{{{RSEL}}}) + sum(modelcache_root_incomplete_bytes"
-                f"{{{RSEL}}})",
+                f"sum(modelcache_root_unreferenced_bytes{{{RSEL}}}) + sum(modelcache_root_incomplete_bytes{{{RSEL}}})",
                 "bytes",
             ),
             width=6,

@@ -51,6 +51,7 @@ def model_info(path: str, layout: str, m: Model, partials: list[dict[str, Any]])
         "type": m.repo_type,
         "size_bytes": m.size_bytes,
         "files": m.files,
+        "fingerprint": m.fingerprint,
         "revisions": [v.commit for v in m.revisions],
         "main": next((v.commit for v in m.revisions if "main" in v.refs), None),
         "problems": problems,

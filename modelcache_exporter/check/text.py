@@ -42,7 +42,9 @@ def _models(r: dict[str, Any]) -> list[str]:
     lines = [f"  {count(len(r['models']), 'model')}, {size(r.get('size_bytes'))}"]
     for m in r["models"]:
         kind, nbytes, files = m["type"] or "-", size(m["size_bytes"]), count(m["files"], "file")
-        lines.append(f"    {m['repo']:<44} {kind:<8} {nbytes:>10} {files:>9}  {_revisions(m)}")
+        lines.append(
+            f"    {m['repo']:<44} {kind:<8} {nbytes:>10} {files:>9}  {m.get('fingerprint') or '-':<16}  {_revisions(m)}"
+        )
     lines += [f"  ! {p}" for p in r["problems"]]
     lines += [f"  ~ {d['text']}" for d in r["downloads"]]
     return lines

@@ -136,15 +136,22 @@ class CacheCollector:
             "A revision present in the cache, with the refs pointing at it (compare across hosts to find drift).",
             ["root", "repo", "repo_type", "revision", "refs"],
         )
+        fp = gauge(
+            "model_fingerprint_info",
+            "A digest of the model's files (path, size, hash or mtime): equal across hosts that hold the same files.",
+            ["root", "repo", "repo_type", "fingerprint"],
+        )
         for s in states:
             shown, rest = capped(s.models, self.max_models)
             for m in shown:
                 table.add([s.name, m.repo_id, m.repo_type], m)
+                if m.fingerprint:
+                    fp.add_metric([s.name, m.repo_id, m.repo_type, m.fingerprint], 1)
                 for r in m.revisions:
                     rev.add_metric([s.name, m.repo_id, m.repo_type, r.commit, ",".join(r.refs)], 1)
             if rest:
                 table.add([s.name, OTHER, ""], Other(rest))
-        yield from (*table.families(), rev)
+        yield from (*table.families(), rev, fp)
 
 
 @register("cache")

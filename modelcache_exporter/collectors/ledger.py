@@ -71,7 +71,8 @@ class LedgerCollector:
         downloads = counter(
             "downloads",
             "Artifacts that arrived complete in the cache, by verdict: first (never "
-            "seen), new_revision (an update), redownload (seen complete before: unexpected).",
+            "seen), new_revision (an update), redownload (seen complete before: unexpected), "
+            "synced (a copy with old mtimes: rsync -a, a restore).",
             ["root", "reason"],
         )
         nbytes = counter("download_bytes", "Bytes of those artifacts, by verdict.", ["root", "reason"])

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from modelcache_exporter import layouts
-from modelcache_exporter.ledger.identity import FileId, file_id
+from modelcache_exporter.ledger.identity import FileId, file_id_mtime
 
 
 class Seen(NamedTuple):
@@ -25,6 +25,7 @@ class Seen(NamedTuple):
     hint: str
     revision: str
     file: FileId
+    mtime: float = 0.0
 
 
 #: ident -> what is on disk. Another file under a known identity means the content was fetched again.
@@ -38,10 +39,10 @@ def list_artifacts(root: str, layout: str, key: str) -> Listing:
     out: Listing = {}
     for ident, found in _layout(layout).list_artifacts(root, key).items():
         try:
-            fid = file_id(found.path)
+            fid, mtime = file_id_mtime(found.path)
         except OSError:
             continue
-        out[ident] = Seen(found.hint, found.revision, fid)
+        out[ident] = Seen(found.hint, found.revision, fid, mtime)
     return out
 
 

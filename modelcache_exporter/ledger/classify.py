@@ -4,7 +4,10 @@
   new one: another inode, or the same inode number born again — `identity.py`): the unexpected case;
 - `new_revision`: a new identity for a model already tracked, with a revision not seen before
   (hub, local-dir), or a known path with new content (plain): an update;
-- `first`: anything else (a model's first download, or more files of a known revision).
+- `first`: anything else (a model's first download, or more files of a known revision);
+- `synced`: any of these that no download was seen writing (no partial file, no lock) and whose file is
+  older than the moment it appeared by more than `SYNCED_AGE`: a copy that kept its mtime (`rsync -a`,
+  `cp -a`, a restore from backup), not a byte from the Hub.
 
 An artifact that comes back in the very file it was recorded in (same inode and birth time: a volume
 mounted again, a folder moved away and back) was never downloaded: it is `returned`, recorded present
@@ -20,8 +23,18 @@ from modelcache_exporter.ledger.artifacts import Seen, artifact_path
 from modelcache_exporter.ledger.identity import FileId, same_file
 from modelcache_exporter.ledger.store import Row
 
-REASONS = ("first", "new_revision", "redownload")
+REASONS = ("first", "new_revision", "redownload", "synced")
 RETURNED = "returned"
+SYNCED = "synced"
+#: A file that arrives with an mtime this many seconds before it was seen, no download seen writing it, was copied.
+SYNCED_AGE = 60.0
+
+
+def copied_verdict(reason: str, mtime: float, seconds: float | None, now: float) -> str:
+    """`synced` for an arrival that kept an old mtime and whose download was never seen; `reason` otherwise."""
+    if reason == RETURNED or seconds is not None or not mtime:
+        return reason
+    return SYNCED if mtime < now - SYNCED_AGE else reason
 
 
 @dataclass(frozen=True)

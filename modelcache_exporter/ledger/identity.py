@@ -50,16 +50,21 @@ def _ns(buf: ctypes.Array[ctypes.c_char], offset: int) -> int:
 def file_id(path: str) -> FileId:
     """Inode and stamp of the file at `path` (symlinks followed), in one statx call where there is one.
     OSError when the file cannot be stat'ed."""
+    return file_id_mtime(path)[0]
+
+
+def file_id_mtime(path: str) -> tuple[FileId, float]:
+    """`file_id` and the file's mtime (seconds) from the same call; OSError when it cannot be stat'ed."""
     if _STATX is None:
         st = os.stat(path)
-        return FileId(st.st_ino, st.st_mtime_ns)
+        return FileId(st.st_ino, st.st_mtime_ns), st.st_mtime
     buf = ctypes.create_string_buffer(_BUFSIZE)
     if _STATX(_AT_FDCWD, os.fsencode(path), 0, _STATX_INO | _STATX_MTIME | _STATX_BTIME, buf) != 0:  # type: ignore[operator]
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), path)
     (mask,) = struct.unpack_from("I", buf, 0)
     (inode,) = struct.unpack_from("Q", buf, _INO)
-    return FileId(int(inode), _ns(buf, _BTIME if mask & _STATX_BTIME else _MTIME))
+    return FileId(int(inode), _ns(buf, _BTIME if mask & _STATX_BTIME else _MTIME)), _ns(buf, _MTIME) / 1e9
 
 
 def same_file(was: FileId, now: FileId) -> bool:

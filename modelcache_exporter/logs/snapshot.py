@@ -52,8 +52,16 @@ class SourceView:
     def of(cls, name: str, st: SourceStats, files: int, custom: list[str]) -> SourceView:
         """A copy of one source's counters; `custom`: its custom pattern names."""
         return cls(
-            name, st.lines, st.bytes, st.rotations, st.truncations, st.read_errors, st.lines_truncated,
-            st.last_line_time, tuple(zip(st.profiles, st.matched, strict=True)), files,
+            name,
+            st.lines,
+            st.bytes,
+            st.rotations,
+            st.truncations,
+            st.read_errors,
+            st.lines_truncated,
+            st.last_line_time,
+            tuple(zip(st.profiles, st.matched, strict=True)),
+            files,
             tuple((rule, st.patterns.get(rule, 0)) for rule in custom),
         )
 
@@ -102,8 +110,15 @@ class LoadView:
     def of(cls, load: LoadTracker) -> LoadView:
         """A copy of the tracker's state."""
         return cls(
-            HistView.of(load.hist), load.last_duration, load.loading and load.confirmed, load.start,
-            tuple(load.stages.items()), load.loads, load.restarts, load.ready, load.buffered,
+            HistView.of(load.hist),
+            load.last_duration,
+            load.loading and load.confirmed,
+            load.start,
+            tuple(load.stages.items()),
+            load.loads,
+            load.restarts,
+            load.ready,
+            load.buffered,
             load.process[1] if load.process is not None else None,
         )
 

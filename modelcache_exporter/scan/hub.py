@@ -13,6 +13,7 @@ import stat
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from modelcache_exporter.scan.fingerprint import fingerprint
 from modelcache_exporter.scan.hubsnap import Blob, RepoScan, count_files, list_snapshots, read_refs, scan_snapshots
 from modelcache_exporter.scan.model import (
     IncompleteFile,
@@ -167,6 +168,7 @@ def _build_model(
         last_modified=last,
         errors=tuple(acc.errors),
         verified=verified,
+        fingerprint=fingerprint((name, b[0], name) for name, b in acc.blobs.items()),
         **_totals(acc.blobs, acc.used),
     )
 

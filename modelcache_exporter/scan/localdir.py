@@ -11,6 +11,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable
 
+from modelcache_exporter.scan.fingerprint import fingerprint
 from modelcache_exporter.scan.model import Model, Revision, RootExtras, RootScan, ScanError, error_from_os
 from modelcache_exporter.scan.safeio import inside, read_head
 from modelcache_exporter.scan.tree import TreeStats, walk_tree
@@ -88,5 +89,6 @@ def scan_local_dir(root: str, name: str, exclude: Iterable[str] = ()) -> RootSca
         unreferenced_bytes=sum(untracked.values()),
         last_modified=tree.last_modified,
         errors=tuple(errors),
+        fingerprint=fingerprint((r, n, meta[r][1] if r in meta and meta[r][1] else str(t)) for r, n, t in tree.idents),
     )
     return RootScan((model,), RootExtras())

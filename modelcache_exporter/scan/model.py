@@ -112,6 +112,8 @@ class Model:
     last_modified: float = 0.0
     errors: tuple[ScanError, ...] = ()
     verified: bool = True
+    #: `scan.fingerprint.fingerprint` of the model's complete files (`""` when it has none).
+    fingerprint: str = ""
 
     @property
     def corruption_total(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+from modelcache_exporter.scan.fingerprint import fingerprint
 from modelcache_exporter.scan.model import IncompleteFile, Model, RootExtras, RootScan, ScanError, error_from_os
 from modelcache_exporter.scan.tree import walk_tree
 
@@ -67,6 +68,7 @@ def scan_model(root: str, key: str, nested: bool) -> Model:
         incomplete=tuple(sorted(tree.incomplete, key=lambda f: f.path)),
         last_modified=tree.last_modified,
         errors=tuple(tree.errors),
+        fingerprint=fingerprint((r[len(key) + 1 :], n, str(t)) for r, n, t in tree.idents),
     )
 
 

@@ -37,6 +37,8 @@ class TreeStats:
     errors: list[ScanError] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)
     inodes: dict[str, int] = field(default_factory=dict)
+    #: `(path relative to the walked top, size, whole-second mtime)` of each complete file, for the fingerprint.
+    idents: list[tuple[str, int, int]] = field(default_factory=list)
 
     def add(self, rel: str, st: os.stat_result, keep_sizes: bool) -> None:
         """Count one complete regular file."""
@@ -44,6 +46,7 @@ class TreeStats:
         self.size_bytes += st.st_size
         self.allocated_bytes += st.st_blocks * 512
         self.last_modified = max(self.last_modified, st.st_mtime)
+        self.idents.append((rel, st.st_size, int(st.st_mtime)))
         if keep_sizes:
             self.sizes[rel] = st.st_size
             self.inodes[rel] = st.st_ino

@@ -12,7 +12,12 @@ from modelcache_exporter.logs.events import LogEvent
 from modelcache_exporter.web.overview import LogView, Overview, RequiredView
 from modelcache_exporter.web.rootview import ModelView, PartialView, RevisionView, RootView
 
-VERDICTS = {"first": "first download", "new_revision": "new revision", "redownload": "RE-DOWNLOAD"}
+VERDICTS = {
+    "first": "first download",
+    "new_revision": "new revision",
+    "redownload": "RE-DOWNLOAD",
+    "synced": "synced copy",
+}
 
 
 def esc(value: object) -> str:
@@ -52,7 +57,15 @@ def _model_row(m: ModelView) -> list[str]:
     if m.more_revisions:
         revs += f"<br><span class='more'>and {m.more_revisions} more</span>"
     problems = "<br>".join(f"<span class='{p.level}'>{esc(p.text)}</span>" for p in m.problems) or "ok"
-    return [esc(m.repo), esc(m.repo_type), size(m.size_bytes), str(m.files), revs, problems]
+    return [
+        esc(m.repo),
+        esc(m.repo_type),
+        size(m.size_bytes),
+        str(m.files),
+        f"<code>{esc(m.fingerprint or '-')}</code>",
+        revs,
+        problems,
+    ]
 
 
 def models(r: RootView) -> str:
@@ -61,7 +74,7 @@ def models(r: RootView) -> str:
         return "<h3>Models</h3><p class='muted'>none</p>" if r.present else ""
     rows = [_model_row(m) for m in r.models]
     more = f"<p class='more'>and {r.more_models} more models (smaller)</p>" if r.more_models else ""
-    head = ["repo", "type", "size", "files", "revisions", "problems"]
+    head = ["repo", "type", "size", "files", "fingerprint", "revisions", "problems"]
     return "<h3>Models, largest first</h3>" + table(head, rows, (2, 3)) + more
 
 

@@ -39,6 +39,7 @@ class ModelView:
     repo_type: str
     size_bytes: int
     files: int
+    fingerprint: str
     revisions: tuple[RevisionView, ...]
     more_revisions: int
     problems: tuple[Finding, ...]
@@ -110,7 +111,9 @@ def _model(m: Model, stall_after: float, now: float) -> ModelView:
     revs = sorted(m.revisions, key=lambda r: ("main" not in r.refs, -r.last_modified, r.commit))
     shown = tuple(_revision(r) for r in revs[:MAX_REVISIONS])
     problems = model_problems(m, stall_after, now)
-    return ModelView(m.repo_id, m.repo_type, m.size_bytes, m.files, shown, max(0, len(revs) - MAX_REVISIONS), problems)
+    return ModelView(
+        m.repo_id, m.repo_type, m.size_bytes, m.files, m.fingerprint, shown, max(0, len(revs) - MAX_REVISIONS), problems
+    )
 
 
 def _revision(r: Revision) -> RevisionView:

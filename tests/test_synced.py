@@ -1,0 +1,59 @@
+"""Arrivals by real `rsync -a` (a golden hub cache made by the real client, copied to a watched host) count as
+`synced`, never as `first` or `redownload`; a re-sync after a file was lost is `synced` again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from fakehub import FakeHub, run_download
+from test_ledger import FAST, Sidecar
+
+from modelcache_exporter.ledger.classify import REASONS
+
+RSYNC = "/usr/bin/rsync"
+FILES = {"config.json": b'{"a": 1}\n', "model.safetensors": b"\x01" * 60_000, "tok/vocab.txt": b"a\nb\n"}
+
+
+def _age(top: Path, seconds: float) -> None:
+    """Make every file under `top` `seconds` old, as a golden copy verified last week is."""
+    old = time.time() - seconds
+    for dirpath, _dirs, files in os.walk(top):
+        for f in files:
+            os.utime(os.path.join(dirpath, f), (old, old), follow_symlinks=False)
+
+
+def _verdicts(ex: Sidecar) -> dict[str, float]:
+    return {r: ex.get("modelcache_downloads_total", root=ex.root, reason=r) or 0.0 for r in REASONS}
+
+
+def test_rsync_arrivals_are_synced_not_downloads(hub: FakeHub, tmp_path: Path) -> None:
+    hub.add_repo("org/tts", FILES)
+    golden, host = tmp_path / "golden", tmp_path / "hub"
+    run_download(hub, repo_id="org/tts", cache_dir=str(golden))
+    _age(golden, 3600)
+    host.mkdir()
+    with Sidecar(host, tmp_path / "state") as ex:
+        ex.settle()
+        subprocess.run([RSYNC, "-a", f"{golden}/", f"{host}/"], check=True)
+        ex.wait("modelcache_downloads_total", lambda v: v == 3, root=ex.root, reason="synced")
+        blob = next((host / "models--org--tts" / "blobs").iterdir())
+        blob.unlink()  # one file lost on this host, then the host is synced again
+        ex.wait("modelcache_model_files", lambda v: v == 2, root=ex.root, repo="org/tts", repo_type="model")
+        subprocess.run([RSYNC, "-a", f"{golden}/", f"{host}/"], check=True)
+        ex.wait("modelcache_downloads_total", lambda v: v == 4, root=ex.root, reason="synced")
+        assert _verdicts(ex) == {"first": 0, "new_revision": 0, "redownload": 0, "synced": 4}
+
+
+def test_a_fresh_download_is_still_first(hub: FakeHub, tmp_path: Path) -> None:
+    hub.add_repo("org/tts", FILES)
+    with Sidecar(tmp_path / "hub", tmp_path / "state") as ex:
+        ex.settle()
+        run_download(hub, repo_id="org/tts", cache_dir=str(tmp_path / "hub"))
+        ex.wait("modelcache_downloads_total", lambda v: v == 3, root=ex.root, reason="first")
+        assert _verdicts(ex)["synced"] == 0
+
+
+__all__ = ["FAST"]
