@@ -57,3 +57,18 @@ def test_a_fresh_download_is_still_first(hub: FakeHub, tmp_path: Path) -> None:
 
 
 __all__ = ["FAST"]
+
+
+def test_the_age_of_an_arrival_is_its_mtime_against_its_birth_not_the_moment_it_was_seen() -> None:
+    from modelcache_exporter.ledger.classify import SYNCED, copied_verdict
+
+    now = 1_000_000.0
+    # re-downloaded while the exporter was down for 10 minutes: born 600 s ago, written until 590 s ago
+    assert copied_verdict("redownload", now - 590, now - 600, None, now) == "redownload"
+    # rsync -a: born just now, keeping yesterday's mtime
+    assert copied_verdict("first", now - 86400, now - 2, None, now) == SYNCED
+    # no birth time on this filesystem (the stamp is the mtime): the moment it is seen stands in
+    assert copied_verdict("first", now - 600, now - 600, None, now) == SYNCED
+    assert copied_verdict("first", now - 10, now - 10, None, now) == "first"
+    # a download the ledger saw being written (timed) is never synced
+    assert copied_verdict("first", now - 86400, now - 2, 12.5, now) == "first"

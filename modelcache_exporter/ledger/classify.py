@@ -30,11 +30,20 @@ SYNCED = "synced"
 SYNCED_AGE = 60.0
 
 
-def copied_verdict(reason: str, mtime: float, seconds: float | None, now: float) -> str:
-    """`synced` for an arrival that kept an old mtime and whose download was never seen; `reason` otherwise."""
+def copied_verdict(reason: str, mtime: float, born: float, seconds: float | None, now: float) -> str:
+    """`synced` for an arrival whose download was never seen and whose content is older than its file by more
+    than `SYNCED_AGE`; `reason` otherwise.
+
+    The file's age is its mtime against its birth time (`born`, from statx) where the filesystem keeps one:
+    a download writes its file from the moment it is born (mtime after birth), a copy that keeps the source's
+    mtime (`rsync -a`, `cp -a`, a restore) is born now with an old mtime. This holds however late the arrival is
+    seen: a model downloaded again while the exporter was down is still a re-download when it comes back. Where
+    there is no birth time (`born` equals the mtime), the moment the arrival is seen (`now`) stands in for it,
+    and a download older than `SYNCED_AGE` that was never seen counts as synced."""
     if reason == RETURNED or seconds is not None or not mtime:
         return reason
-    return SYNCED if mtime < now - SYNCED_AGE else reason
+    reference = born if born and abs(born - mtime) > 1e-6 else now
+    return SYNCED if mtime < reference - SYNCED_AGE else reason
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,8 @@ class LedgerSync:
         for ident, reason in d.arrived:
             size = artifact_size(ref.path, ref.layout, key, ident)
             seconds = self.partials.finished(ref.name, key, current[ident].hint, now) if reason != RETURNED else None
-            reason = copied_verdict(reason, current[ident].mtime, seconds, now)
+            seen = current[ident]
+            reason = copied_verdict(reason, seen.mtime, seen.file.stamp / 1e9, seconds, now)
             replaced = ident in rows and rows[ident].present
             arrivals.append(Arrival(ident, reason, size, seconds, current[ident].file, replaced))
         removed = [(ident, rows[ident].size) for ident in d.removed]
