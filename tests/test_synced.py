@@ -56,6 +56,27 @@ def test_a_fresh_download_is_still_first(hub: FakeHub, tmp_path: Path) -> None:
         assert _verdicts(ex)["synced"] == 0
 
 
+def test_a_copy_whose_rsync_temporary_file_was_seen_is_synced_even_with_a_new_mtime(tmp_path: Path) -> None:
+    """`rsync -r` without `-t` gives the file a new mtime; the `.<name>.XXXXXX` it was written under, seen by
+    the index while the throttled transfer ran, still tells a copy from a download."""
+    golden, host = tmp_path / "golden" / "voices", tmp_path / "ckpt" / "voices"
+    golden.mkdir(parents=True)
+    (golden / "speaker.pt").write_bytes(os.urandom(1_500_000))
+    host.parent.mkdir()
+    with Sidecar(host.parent, tmp_path / "state", "--collector.cache.poll-interval", "100ms") as ex:
+        ex.settle()
+        proc = subprocess.Popen([RSYNC, "-r", "--bwlimit=500", f"{golden.parent}/", f"{host.parent}/"])
+        temp = []
+        deadline = time.monotonic() + 10
+        while proc.poll() is None and time.monotonic() < deadline:
+            temp += [p.name for p in host.glob(".speaker.pt.*")] if host.exists() else []
+            time.sleep(0.05)
+        assert proc.wait(20) == 0 and temp, "rsync's temporary file was never there"
+        ex.wait("modelcache_downloads_total", lambda v: v == 1, root=ex.root, reason="synced")
+        assert time.time() - (host / "speaker.pt").stat().st_mtime < 60  # a new mtime: only the temp file tells
+        assert _verdicts(ex) == {"first": 0, "new_revision": 0, "redownload": 0, "synced": 1}
+
+
 __all__ = ["FAST"]
 
 

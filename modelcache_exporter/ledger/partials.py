@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.ledger.artifacts import partial_hint
+from modelcache_exporter.scan.tree import RSYNC_TEMP
 
 KEEP_FINISHED = 900.0  # seconds a vanished partial is remembered, to match its artifact
 
@@ -28,6 +29,7 @@ class Partial:
     hint: str
     first_seen: float
     last_seen: float
+    rsync: bool = False  # rsync's temporary `.<name>.XXXXXX`: a copy arriving, not a download
 
 
 def model_of(path: str, state: RootState) -> str:
@@ -77,22 +79,26 @@ class Partials:
                 if key in self.seen:
                     self.seen[key].last_seen = now
                     continue
+                name = os.path.basename(f.path)
                 self.seen[key] = Partial(
-                    state.name, model_of(f.path, state), partial_hint(f.path, state.layout), now, now
-                )
+                    state.name, model_of(f.path, state), partial_hint(f.path, state.layout), now, now,
+                    bool(RSYNC_TEMP.match(name)),
+                )  # fmt: skip
                 self.started[state.name] = self.started.get(state.name, 0) + 1
         for key in [k for k, p in self.seen.items() if now - p.last_seen > KEEP_FINISHED]:
             del self.seen[key]
 
-    def finished(self, root: str, model: str, hint: str, now: float) -> float | None:
-        """Seconds since the first partial of this artifact was seen (None if none was)."""
+    def finished(self, root: str, model: str, hint: str, now: float) -> tuple[float | None, bool]:
+        """(seconds since the first partial of this artifact was seen, None if none was; whether that partial was
+        rsync's temporary file: the artifact was copied in, not downloaded)."""
         matches = [k for k, p in self.seen.items() if p.root == root and p.hint == hint and p.model in (model, ".")]
         if not matches:
-            return None
+            return None, False
         start = min(self.seen[k].first_seen for k in matches)
+        rsync = any(self.seen[k].rsync for k in matches)
         for k in matches:
             del self.seen[k]
-        return max(0.0, now - start)
+        return max(0.0, now - start), rsync
 
 
 def stalled(state: RootState, stall_after: float, now: float) -> int:

@@ -143,7 +143,8 @@ class Store(Database):
     def timed_downloads(self, min_bytes: int, limit: int, min_seconds: float) -> list[tuple[float, int, float]]:
         """(time, bytes, seconds) of the latest downloads of at least `min_bytes` that took `min_seconds` or more."""
         got = self.query(
-            "SELECT ts, bytes, seconds FROM downloads WHERE seconds >= ? AND bytes >= ? ORDER BY ts DESC LIMIT ?",
+            "SELECT ts, bytes, seconds FROM downloads WHERE seconds >= ? AND bytes >= ? AND reason != 'synced' "
+            "ORDER BY ts DESC LIMIT ?",
             (min_seconds, min_bytes, limit),
         )
         return [(float(t), int(b), float(s)) for t, b, s in got]  # type: ignore[arg-type, call-overload]

@@ -22,7 +22,7 @@ from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.root import RootRef
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.ledger.artifacts import artifact_size, list_artifacts
-from modelcache_exporter.ledger.classify import RETURNED, Arrival, copied_verdict, diff
+from modelcache_exporter.ledger.classify import RETURNED, SYNCED, Arrival, copied_verdict, diff
 from modelcache_exporter.ledger.eventlog import Removals, log_downloads
 from modelcache_exporter.ledger.files import FileOf, files_of
 from modelcache_exporter.ledger.identity import FileId
@@ -124,8 +124,12 @@ class LedgerSync:
         arrivals = []
         for ident, reason in d.arrived:
             size = artifact_size(ref.path, ref.layout, key, ident)
-            seconds = self.partials.finished(ref.name, key, current[ident].hint, now) if reason != RETURNED else None
             seen = current[ident]
+            seconds, rsync = (
+                self.partials.finished(ref.name, key, seen.hint, now) if reason != RETURNED else (None, False)
+            )
+            if rsync:  # its rsync temporary file was seen: a copy, whatever its mtime (rsync without -t)
+                reason, seconds = SYNCED, None
             reason = copied_verdict(reason, seen.mtime, seen.file.stamp / 1e9, seconds, now)
             replaced = ident in rows and rows[ident].present
             arrivals.append(Arrival(ident, reason, size, seconds, current[ident].file, replaced))

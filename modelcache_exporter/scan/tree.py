@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from modelcache_exporter.scan.model import IncompleteFile, ScanError, error_from_os
 
 #: rsync writes `.<name>.XXXXXX` next to the file it receives, then renames it into place.
-_RSYNC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")
+RSYNC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")
 #: Suffixes of partial downloads: huggingface_hub, browsers/wget/aria2, generic temp files.
 TEMP_SUFFIXES = (".incomplete", ".part", ".partial", ".tmp", ".aria2", ".crdownload")
 #: Linux refuses a path of this many bytes or more (with its NUL it would not fit in PATH_MAX).
@@ -22,7 +22,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEX
 
 def is_temp_name(name: str) -> bool:
     """Whether a file name is a partial download or a transfer in progress."""
-    return name.endswith(TEMP_SUFFIXES) or bool(_RSYNC_TEMP.match(name))
+    return name.endswith(TEMP_SUFFIXES) or bool(RSYNC_TEMP.match(name))
 
 
 @dataclass
