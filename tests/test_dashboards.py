@@ -19,6 +19,7 @@ UIDS = {
     "modelcache-overview.json": "modelcache-overview",
     "modelcache-capacity.json": "modelcache-capacity",
     "modelcache-io.json": "modelcache-io",
+    "modelcache-fleet.json": "modelcache-fleet",
 }
 DS = {"type": "prometheus", "uid": "${datasource}"}
 

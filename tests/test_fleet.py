@@ -39,6 +39,17 @@ def _cut_rsync(src: Path, dst: Path) -> None:
     proc.wait()
 
 
+def _fleet_panel(prom, title: str) -> float:  # type: ignore[no-untyped-def]
+    """A stat of the fleet dashboard as Grafana queries it for this job, every instance and root."""
+    import json
+
+    board = json.loads((Path(__file__).resolve().parents[1] / "dashboards" / "modelcache-fleet.json").read_text())
+    expr = next(p["targets"][0]["expr"] for p in board["panels"] if p["title"] == title)
+    for var, value in (("$job", "modelcache-exporter"), ("$instance", ".+"), ("$root", ".+")):
+        expr = expr.replace(var, value)
+    return float(prom.query(expr)[0]["value"][1])
+
+
 def _drifting(prom) -> set[str]:  # type: ignore[no-untyped-def]
     res = prom.query('ALERTS{alertname="ModelCacheFleetDrift", alertstate="firing"}')
     return {r["metric"]["instance"] for r in res}
@@ -78,9 +89,11 @@ def test_fleet_drift_names_the_cut_and_the_incomplete_host(hub: FakeHub, tmp_pat
         prom.wait_ready()
         odd = {f"127.0.0.1:{ports['cut']}", f"127.0.0.1:{ports['lost']}"}
         wait_for(lambda: _drifting(prom) == odd, 60, 0.5, "drift naming the cut and the incomplete host")
+        assert _fleet_panel(prom, "Host copies that differ") == 2 and _fleet_panel(prom, "Hosts") == 4
         _rsync(golden, hosts["cut"])
         _rsync(golden, hosts["lost"])
         wait_for(lambda: not _drifting(prom) and prom.query("up == 1"), 60, 0.5, "drift resolved after the re-sync")
+        assert _fleet_panel(prom, "Host copies that differ") == 0
         synced = prom.query('sum(modelcache_downloads_total{reason="synced"})')
         assert synced and float(synced[0]["value"][1]) >= 2
         redl = prom.query('sum(modelcache_downloads_total{reason=~"redownload|first"})')

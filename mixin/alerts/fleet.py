@@ -11,7 +11,7 @@ from mixin.config import FLEET_GROUP, Thresholds
 FP = 'modelcache_model_fingerprint_info{sel, repo!="(other)"}'
 
 
-def _drift_expr(g: str) -> str:
+def drift_expr(g: str) -> str:
     """Each host whose fingerprint fewer hosts of its group share than the most common one; value = hosts sharing it."""
     by = f"{g}, root, repo"
     return (
@@ -21,7 +21,7 @@ def _drift_expr(g: str) -> str:
     )
 
 
-def _missing_expr(g: str) -> str:
+def missing_expr(g: str) -> str:
     """Per model: how many hosts of the group (hosts reporting a fingerprint on that root) lack it."""
     hosts = f"count by ({g}, root) (group by ({g}, root, instance) ({FP}))"
     return f"{hosts}\n- on ({g}, root) group_right ()\n  count by ({g}, root, repo) ({FP})\n> 0"
@@ -47,7 +47,7 @@ def fleet(t: Thresholds, group: str = FLEET_GROUP) -> list[Alert]:
         Alert(
             "FleetDrift",
             "warning",
-            _drift_expr(group),
+            drift_expr(group),
             "A host's copy of a model differs from the rest of its fleet.",
             "{{ $labels.instance }} holds {{ $labels.repo }} (root {{ $labels.root }}) with fingerprint "
             "{{ $labels.fingerprint }}, shared by only {{ $value }} host(s) of "
@@ -58,7 +58,7 @@ def fleet(t: Thresholds, group: str = FLEET_GROUP) -> list[Alert]:
         Alert(
             "FleetModelMissing",
             "warning",
-            _missing_expr(group),
+            missing_expr(group),
             "Some hosts of a fleet lack a model the others hold.",
             "{{ $value }} host(s) of " + f"{group} {{{{ $labels.{group} }}}}" + " have no {{ $labels.repo }} in root "
             "{{ $labels.root }} although other hosts of the group hold it: look for the instances without its "

@@ -1,6 +1,6 @@
 """Grafana dashboards of the mixin: typed helpers producing exactly the JSON Grafana stores.
 
-`render()` gives `dashboards/*.json` (on-call overview, capacity planning, IO) and the Grafana provisioning
+`render()` gives `dashboards/*.json` (on-call overview, capacity planning, IO, fleet) and the Grafana provisioning
 files under `dashboards/provisioning/`, which `python -m mixin` writes to dashboards/.
 
 Why plain dicts and not a dashboards-as-code library: grafanalib's last release is from January 2024 and it
@@ -25,6 +25,7 @@ from typing import Any
 
 from mixin.config import THRESHOLDS, Thresholds
 from mixin.dashboards.capacity import capacity
+from mixin.dashboards.fleet import fleet
 from mixin.dashboards.io import io
 from mixin.dashboards.overview import overview
 
@@ -37,6 +38,7 @@ DASHBOARDS: dict[str, Callable[[Thresholds], dict[str, Any]]] = {
     "modelcache-overview.json": overview,
     "modelcache-capacity.json": capacity,
     "modelcache-io.json": io,
+    "modelcache-fleet.json": fleet,
 }
 
 
