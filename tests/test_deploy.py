@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,15 @@ def mounts(service: dict[str, Any]) -> dict[str, tuple[str, bool]]:
 
 def test_compose_services_and_volumes(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"pidns", "indextts2", "modelcache-exporter", "prometheus", "alertmanager",
-                             "oncall-webhook", "grafana"}
+    assert set(services) == {
+        "pidns",
+        "indextts2",
+        "modelcache-exporter",
+        "prometheus",
+        "alertmanager",
+        "oncall-webhook",
+        "grafana",
+    }
     declared = set(compose["volumes"])
     for name, svc in services.items():
         for source in mounts(svc):
@@ -165,16 +173,16 @@ def test_compose_prometheus_scrapes_the_job_the_rules_select(compose: dict[str, 
     # promtool on a copy whose rule_files point at the repository's rules
     config["rule_files"] = [str(ALERTS / "modelcache.rules.yml")]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    proc = subprocess.run([promtool, "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [promtool, "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SUCCESS" in proc.stdout + proc.stderr
 
 
 def test_compose_alertmanager_routes_to_the_webhook() -> None:
     amtool = require_tool("amtool")
-    proc = subprocess.run([amtool, "check-config", str(COMPOSE / "alertmanager.yml")], capture_output=True,
-                          text=True)
+    proc = subprocess.run([amtool, "check-config", str(COMPOSE / "alertmanager.yml")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     config = yaml.safe_load((COMPOSE / "alertmanager.yml").read_text())
     receiver = next(r for r in config["receivers"] if r["name"] == config["route"]["receiver"])
@@ -199,24 +207,43 @@ def test_compose_file_with_docker_compose(tmp_path: Path) -> None:
     if probe is None or probe.returncode != 0:
         pytest.skip("docker compose not installed")
     env = {**os.environ, "INDEXTTS2_IMAGE": "example/indextts2:test"}
-    proc = subprocess.run([docker, "compose", "-f", str(COMPOSE / "docker-compose.yml"), "config", "--quiet"],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE / "docker-compose.yml"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 def test_webhook_receiver_prints_each_alert() -> None:
     port = free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-u", str(COMPOSE / "webhook-receiver.py")], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-u", str(COMPOSE / "webhook-receiver.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         assert "listening on 127.0.0.1:" in proc.stdout.readline()
-        payload = {"status": "firing", "alerts": [
-            {"status": "firing", "labels": {"alertname": "ModelCacheUnexpectedRedownload", "repo": "amphion/MaskGCT",
-                                            "root": "hub", "severity": "warning"},
-             "annotations": {"summary": "A model was downloaded again although it had been in the cache."}},
-        ]}
+        payload = {
+            "status": "firing",
+            "alerts": [
+                {
+                    "status": "firing",
+                    "labels": {
+                        "alertname": "ModelCacheUnexpectedRedownload",
+                        "repo": "amphion/MaskGCT",
+                        "root": "hub",
+                        "severity": "warning",
+                    },
+                    "annotations": {"summary": "A model was downloaded again although it had been in the cache."},
+                },
+            ],
+        }
 
         def posted() -> bool:
             try:
@@ -306,8 +333,11 @@ def test_sidecar_is_non_root_read_only_and_probed_on_healthz(kube: dict[tuple[st
         if shared or "configMap" in volumes[m["name"]]:
             assert m.get("readOnly") is True, f"the sidecar must mount {m['name']} read-only"
         if shared:  # the same path in both containers, so paths in the web UI's log mean the same
-            twin = next(w for w in webui["volumeMounts"] if (w["name"], w.get("subPath", "")) == (m["name"],
-                                                                                                m.get("subPath", "")))
+            twin = next(
+                w
+                for w in webui["volumeMounts"]
+                if (w["name"], w.get("subPath", "")) == (m["name"], m.get("subPath", ""))
+            )
             assert twin["mountPath"] == m["mountPath"] and not twin.get("readOnly")
     state = next(m for m in sidecar["volumeMounts"] if m["mountPath"] == image_state_dir())
     assert not state.get("readOnly")
@@ -364,3 +394,23 @@ def test_kustomize_build(tmp_path: Path) -> None:
     assert configmap["metadata"]["name"] in {v.get("configMap", {}).get("name") for v in pod["volumes"]}
     images = {c["name"]: c["image"] for c in pod["containers"]}
     assert images["modelcache-exporter"].endswith("/modelcache-exporter:0.1.0")
+
+
+def test_fleet_daemonset_watches_the_node_cache_read_only() -> None:
+    docs = {
+        (d["kind"], d["metadata"]["name"]): d
+        for d in yaml.safe_load_all((KUBE / "fleet" / "daemonset.yaml").read_text())
+    }
+    pod = docs[("DaemonSet", "modelcache-exporter")]["spec"]["template"]["spec"]
+    (exporter,) = pod["containers"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["name"]: m for m in exporter["volumeMounts"]}
+    assert "hostPath" in volumes["node-models"] and mounts["node-models"]["readOnly"] is True
+    config = docs[("ConfigMap", "modelcache-exporter-node")]["data"]["modelcache.yml"]
+    path = Path(tempfile.mkdtemp()) / "modelcache.yml"
+    path.write_text(config)
+    cfg = parse(["--config.file", str(path), *[a for a in exporter["args"] if not a.startswith("--config.file")]], {})
+    assert cfg.roots and all(under(r.path, [mounts["node-models"]["mountPath"]]) for r in cfg.roots)
+    assert cfg.path_state == mounts["state"]["mountPath"] and exporter["securityContext"]["readOnlyRootFilesystem"]
+    monitor = docs[("PodMonitor", "modelcache-exporter")]["spec"]["podMetricsEndpoints"][0]
+    assert {"targetLabel": "job", "replacement": "modelcache-exporter"} in monitor["relabelings"]
