@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import modelcache_exporter.scan.hub as hub  # noqa: E402
-from bench.gencache import make_cache  # noqa: E402
+import modelcache_exporter.scan.hub as hub
+from bench.gencache import make_cache
 
 
 def main() -> int:
