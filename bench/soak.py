@@ -251,8 +251,10 @@ class Scrapers:
         if not lat:
             return f"0 ok / {errors} failed"
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-        return (f"{len(lat)} ok / {errors} failed, p50 {statistics.median(lat) * 1000:.1f} ms / "
-                f"p99 {p99 * 1000:.1f} ms / max {lat[-1] * 1000:.0f} ms")
+        return (
+            f"{len(lat)} ok / {errors} failed, p50 {statistics.median(lat) * 1000:.1f} ms / "
+            f"p99 {p99 * 1000:.1f} ms / max {lat[-1] * 1000:.0f} ms"
+        )
 
 
 def _scrape_process(url: str, count: int, interval: float, halt: Any, out: Any) -> None:
@@ -285,7 +287,6 @@ def _scrape_process(url: str, count: int, interval: float, halt: Any, out: Any) 
     for t in threads:
         t.join()
     out.send((latencies, errors[0]))
-
 
 
 def parse(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

@@ -16,15 +16,14 @@ from modelcache_exporter.index.actions import mark
 from modelcache_exporter.index.root import RootIndex
 from modelcache_exporter.index.types import IndexSettings
 from modelcache_exporter.index.upkeep import reconcile
+from modelcache_exporter.index.worker import collect_links
 
 
 def _index(cache: Path) -> RootIndex:
     idx = RootIndex(RootConfig("hub", str(cache), "hf-hub"), (), IndexSettings(scan_workers=0), watcher=None)
     assert idx._start()  # the cold scan, on this thread
     while idx._unverified:
-        from modelcache_exporter.index.upkeep import verify_some
-
-        verify_some(idx)
+        collect_links(idx)
     return idx
 
 

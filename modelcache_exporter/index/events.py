@@ -29,6 +29,7 @@ class EventQueue:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._batch = Batch()
+        self._poked = False
 
     def report(self, target: str, kind: str, name: str, mask: int) -> None:
         """Called on the inotify thread: record and wake the worker."""
@@ -47,7 +48,7 @@ class EventQueue:
     def drain(self) -> Batch:
         """Take everything queued so far."""
         with self._cond:
-            batch, self._batch = self._batch, Batch()
+            batch, self._batch, self._poked = self._batch, Batch(), False
         return batch
 
     def wait_until(self, deadline: float, stop: threading.Event) -> None:
@@ -58,10 +59,17 @@ class EventQueue:
         """Sleep up to `timeout` seconds unless something is queued or stop is set."""
         with self._cond:
             b = self._batch
-            if timeout > 0 and not stop.is_set() and not (b.items or b.overflow or b.root_gone):
+            if timeout > 0 and not stop.is_set() and not (b.items or b.overflow or b.root_gone or self._poked):
                 self._cond.wait(timeout)
 
     def wake(self) -> None:
         """Wake the worker (used to stop it)."""
         with self._cond:
+            self._cond.notify_all()
+
+    def poke(self) -> None:
+        """Wake the worker for work of its own (a background part is done), even if it is not yet asleep:
+        its next `wait` returns at once unless it drained the queue since."""
+        with self._cond:
+            self._poked = True
             self._cond.notify_all()

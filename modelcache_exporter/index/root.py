@@ -51,6 +51,7 @@ class RootIndex(RootCore):
             except Exception:  # the index must outlive any surprise on disk
                 log.exception("index step failed; retrying", extra=kv(root=self.cfg.name))
                 self._halt.wait(1.0)
+        self.links.close()
         self.index.clear_watches()
 
     def _step(self) -> None:
@@ -70,7 +71,7 @@ class RootIndex(RootCore):
             self.stats.overflows += 1
             self.schedule.at(Tick.RECONCILE, now)
         worker.step(self, batch, now)
-        if not self.index.unverified:  # the link pass goes on between events, without sleeping
+        if not self.index.unverified or self.links.waiting:  # a link pass read here goes on without sleeping
             self.events.wait_until(self.schedule.next_time(default=now + 1.0), self._halt)
 
     # -- start and loss of a root -----------------------------------------------------------------
@@ -165,6 +166,8 @@ class RootIndex(RootCore):
         self.index.models = {m.key: m for m in result.models}
         self.index.extras = result.extras
         self.index.unverified = [m.key for m in result.models if not m.verified]
+        if self.index.unverified:
+            self.links.start(list(self.index.unverified), sum(m.files for m in result.models))
         for m in result.models:
             log_new_errors(self.cfg.name, None, m)
             self.notify(m.key, None, m, initial=True)

@@ -12,6 +12,7 @@ from modelcache_exporter.base.log import kv
 from modelcache_exporter.base.rootconfig import RootConfig
 from modelcache_exporter.index.decide import LayoutDecision
 from modelcache_exporter.index.events import EventQueue
+from modelcache_exporter.index.linkpass import LinkPass
 from modelcache_exporter.index.memory import LayoutMemory
 from modelcache_exporter.index.rootmodels import RootModels
 from modelcache_exporter.index.schedule import Schedule
@@ -28,8 +29,9 @@ class RootCore(threading.Thread):
     """The worker's state (mutated only on its thread) and its outputs; `root.RootIndex` is the worker.
 
     `index`: what the root's index holds (models, extras, signatures, layout ops, watches). `schedule`: the
-    worker's jobs and when they are due. `status`: the next snapshot's own fields (presence, layout, mode,
-    problem...), which `publish` completes with the models and totals into `state`, the snapshot scrapes read.
+    worker's jobs and when they are due. `links`: the link pass (where it reads). `status`: the next
+    snapshot's own fields (presence, layout, mode, problem...), which `publish` completes with the models and
+    totals into `state`, the snapshot scrapes read.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class RootCore(threading.Thread):
         self._halt = threading.Event()
         self.index = RootModels()
         self.schedule = Schedule()
+        self.links = LinkPass(cfg.path, cfg.name, settings.scan_workers, self.events.poke)
         self.decision = LayoutDecision(cfg, exclude, memory or LayoutMemory())
         self.status = RootState(cfg.name, cfg.path, self.decision.layout, cfg.origin, self.decision.choice.source)
         self.state = self.status
@@ -117,6 +120,7 @@ class RootCore(threading.Thread):
             self.notify(key, old, None)
         self.root_event("lost")
         self.index.forget()
+        self.links.close()
         self.index.clear_watches()
         self.index.ops = None
         self.events.drain()

@@ -16,16 +16,14 @@ class RootModels:
     `models`: the last report of every model, by key. `extras`: what belongs to the root rather than to a
     model (shared store, temp downloads, errors). `sigs`: folder signatures as last seen by the poller, by
     model key (the listing under `watchset.ROOT`). `unverified`: models the link pass has not read yet, in
-    order. `verify_started`: when the link pass began (None when none runs); `verify_dirty`: the link pass
-    changed something not yet published. `ops`: the operations of the root's layout (None while the root is
-    not indexed). `watches`: the root's inotify watches (None while it is polled).
+    order. `verify_dirty`: the link pass changed something not yet published. `ops`: the operations of the
+    root's layout (None while the root is not indexed). `watches`: the root's inotify watches (None while it is polled).
     """
 
     models: dict[str, Model] = field(default_factory=dict)
     extras: RootExtras = field(default_factory=RootExtras)
     sigs: dict[str, tuple[object, ...]] = field(default_factory=dict)
     unverified: list[str] = field(default_factory=list)
-    verify_started: float | None = None
     verify_dirty: bool = False
     ops: LayoutOps | None = None
     watches: WatchSet | None = None

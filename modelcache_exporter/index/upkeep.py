@@ -1,5 +1,4 @@
-"""The index worker's periodic upkeep: the link pass, partial downloads, the shared store, polling,
-reconciliation."""
+"""The index worker's periodic upkeep: partial downloads, the shared store, polling, reconciliation."""
 
 from __future__ import annotations
 
@@ -22,33 +21,6 @@ if TYPE_CHECKING:
     from modelcache_exporter.index.rootcore import RootCore
 
 log = logging.getLogger(__name__)
-
-
-def verify_some(idx: RootCore) -> bool:
-    """Read the snapshot links of a few repos (the link pass), for at most `verify_slice` seconds."""
-    index = idx.index
-    assert index.ops is not None
-    if index.verify_started is None:
-        index.verify_started = time.monotonic()
-    end = time.monotonic() + idx.settings.verify_slice
-    changed = False
-    while index.unverified and time.monotonic() < end:
-        key = index.unverified[0]
-        try:
-            new = index.ops.scan_one(key)
-        except OSError:  # the root cannot be searched now: the size pass's report stands
-            index.unverified.pop(0)
-            continue
-        changed |= apply(idx, key, new)
-    if not index.unverified:
-        idx.record_scan("links", index.verify_started)
-        log.info(
-            "snapshot links verified",
-            extra=kv(root=idx.cfg.name, seconds=round(time.monotonic() - index.verify_started, 3)),
-        )
-        index.verify_started = None
-        changed = True
-    return changed
 
 
 def tick_incomplete(idx: RootCore) -> bool:

@@ -10,8 +10,9 @@ from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.actions import apply, mark, relist
 from modelcache_exporter.index.events import Batch
 from modelcache_exporter.index.layouts import LIST, STORE
+from modelcache_exporter.index.linkpass import confirmed
 from modelcache_exporter.index.schedule import Rescan, Settle, Tick
-from modelcache_exporter.index.upkeep import poll, reconcile, refresh_store, tick_incomplete, verify_some
+from modelcache_exporter.index.upkeep import poll, reconcile, refresh_store, tick_incomplete
 from modelcache_exporter.index.watch import WatchLimitReached
 from modelcache_exporter.index.watching import ensure_watches, fall_back
 from modelcache_exporter.index.watchset import ROOT
@@ -35,7 +36,7 @@ def step(idx: RootCore, batch: Batch, now: float) -> None:
         poll(idx, now)
     changed |= rescan_due(idx, now)
     if index.unverified:  # the link pass publishes at most once a second (each publish re-encodes /metrics)
-        index.verify_dirty |= verify_some(idx)
+        index.verify_dirty |= collect_links(idx)
         if index.verify_dirty and (not index.unverified or not schedule.waiting(Tick.VERIFY_PUBLISH, now)):
             changed, index.verify_dirty = True, False
             schedule.at(Tick.VERIFY_PUBLISH, now + VERIFY_PUBLISH_GAP)
@@ -50,6 +51,30 @@ def step(idx: RootCore, batch: Batch, now: float) -> None:
     if changed:
         idx.stats.last_change_time = time.time()
         idx.publish(verified=not index.unverified)
+
+
+def collect_links(idx: RootCore) -> bool:
+    """Apply the link pass's reports read since the last call (a repo rescanned since, or gone, already has a
+    newer report: its read is dropped); at its end, count the pass and say so."""
+    index, changed = idx.index, False
+    for read in idx.links.read(index.unverified, idx.settings.verify_slice):
+        if read.key not in index.unverified:
+            continue
+        if read.failed:  # the root cannot be searched now: the size pass's report stands
+            index.unverified.remove(read.key)
+        elif read.confirmed is not None:  # the common shape: the size pass's report was exact
+            exact = confirmed(index.models.get(read.key), *read.confirmed)
+            changed |= rescan(idx, read.key) if exact is None else apply(idx, read.key, exact)
+        else:
+            changed |= apply(idx, read.key, read.model)
+    if not index.unverified:
+        seconds = idx.links.finish()
+        idx.stats.scans["links"] += 1
+        idx.stats.scan_seconds["links"] = seconds
+        idx.stats.last_scan_time = time.time()
+        log.info("snapshot links verified", extra=kv(root=idx.cfg.name, seconds=round(seconds, 3)))
+        changed = True
+    return changed
 
 
 def route(idx: RootCore, target: str, kind: str, name: str, now: float) -> None:

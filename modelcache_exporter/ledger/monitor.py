@@ -126,6 +126,7 @@ class Ledger(threading.Thread):
             except Exception:  # the ledger must never take the exporter down
                 log.exception("ledger step failed")
             if self._halt.is_set() and not self._queue:
+                self.sync.reader.close()
                 self.store.close()
                 return
 
@@ -172,6 +173,7 @@ class Ledger(threading.Thread):
         self.store.maintain(now, self.settings.state_check, self.settings.state_retry)
         self.sync.recover(states)
         self._retry_unread(time.monotonic())
+        self.sync.reader.tick()
         partials = self.sync.partials
         partials.update(states, now)
         held = read_proc_locks(self.procfs)

@@ -21,12 +21,13 @@ from collections.abc import Callable
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.root import RootRef
 from modelcache_exporter.index.state import RootState
-from modelcache_exporter.ledger.artifacts import artifact_size, list_artifacts
+from modelcache_exporter.ledger.artifacts import list_artifacts
 from modelcache_exporter.ledger.classify import RETURNED, SYNCED, Arrival, copied_verdict, diff
 from modelcache_exporter.ledger.eventlog import Removals, log_downloads
 from modelcache_exporter.ledger.files import FileOf, files_of
 from modelcache_exporter.ledger.identity import FileId
 from modelcache_exporter.ledger.partials import Partials
+from modelcache_exporter.ledger.reader import Reader, sizes_of
 from modelcache_exporter.ledger.records import UPSERT, artifact_row, repo_of
 from modelcache_exporter.ledger.settings import LedgerSettings
 from modelcache_exporter.ledger.stats import RECENT, Counters, Recent
@@ -40,8 +41,16 @@ log = logging.getLogger(__name__)
 class LedgerSync:
     """The ledger's store and counters, and the syncing that keeps them in step with the disk and the log."""
 
-    def __init__(self, path: str, states: Callable[[], tuple[RootState, ...]], settings: LedgerSettings) -> None:
+    def __init__(
+        self,
+        path: str,
+        states: Callable[[], tuple[RootState, ...]],
+        settings: LedgerSettings,
+        reader: Reader | None = None,
+    ) -> None:
         self.store = Store(path)
+        #: where a model's files are read (a big one in a worker process)
+        self.reader = reader or Reader()
         self.states, self.settings = states, settings
         self.counters = Counters()
         self.partials = Partials()
@@ -114,7 +123,8 @@ class LedgerSync:
 
     def _sync(self, ref: RootRef, key: str, model: Model | None, seeding: bool) -> None:
         """Compare one model on disk with the ledger; record (and unless seeding, count) the difference."""
-        current = list_artifacts(ref.path, ref.layout, key)
+        big = model.files if model is not None else 0
+        current = self.reader.run(big, list_artifacts, ref.path, ref.layout, key)
         rows = self.store.rows(ref.name, key)
         revs = {r.commit for r in model.revisions} if model and ref.layout == "hf-hub" else set()
         revs |= {seen.revision for seen in current.values() if seen.revision}
@@ -122,8 +132,8 @@ class LedgerSync:
         d = diff(current, rows, known, revs, ref.layout)
         now = time.time()
         arrivals = []
-        for ident, reason in d.arrived:
-            size = artifact_size(ref.path, ref.layout, key, ident)
+        sizes = self.reader.run(len(d.arrived), sizes_of, ref.path, ref.layout, key, [i for i, _ in d.arrived])
+        for (ident, reason), size in zip(d.arrived, sizes, strict=True):
             seen = current[ident]
             seconds, rsync = (
                 self.partials.finished(ref.name, key, seen.hint, now) if reason != RETURNED else (None, False)
@@ -138,7 +148,7 @@ class LedgerSync:
         repo = model.repo_id if model else repo_of(key, ref.layout)
         # files are read when the model gained an artifact or a revision, or was recorded before the ledger kept them
         mapped = not (d.arrived or revs - known or (current and not self.store.has_files(ref.name, key)))
-        files = [] if mapped else files_of(ref.path, ref.layout, key, current)
+        files = [] if mapped else self.reader.run(big, files_of, ref.path, ref.layout, key, current)
         self._record(ref, key, repo, (arrivals, removed, stamps, files), revs, seeding, now, whole=not current)
 
     def _record(

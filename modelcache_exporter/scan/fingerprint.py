@@ -19,10 +19,8 @@ def fingerprint(entries: Iterable[tuple[str, int, str]]) -> str:
     items = sorted(entries)
     if not items:
         return ""
-    h = hashlib.sha256()
-    for path, size, ident in items:
-        h.update(f"{path}\0{size}\0{ident}\n".encode("utf-8", "surrogateescape"))
-    return h.hexdigest()[:FINGERPRINT_CHARS]
+    text = "".join([f"{path}\0{size}\0{ident}\n" for path, size, ident in items])
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:FINGERPRINT_CHARS]
 
 
 def mtime_identity(mtime: float) -> str:

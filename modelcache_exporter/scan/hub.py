@@ -124,21 +124,23 @@ def scan_repo(root: str, key: str, store: str | None = None, links: bool = True)
 
 
 def _totals(blobs: dict[str, Blob], used: set[str]) -> dict[str, int]:
-    """Counts and sizes: blobs in use, this repo's own files among them, blobs no snapshot uses, the listing."""
-    unref = [b for name, b in blobs.items() if name not in used]
-    listed = [b for name, b in blobs.items() if not os.path.isabs(name)]
-    mine = [blobs[k] for k in used if blobs[k][3]]
+    """Counts and sizes: blobs in use, this repo's own files among them, blobs no snapshot uses, the listing
+    (blobs named by an absolute path are files of a snapshot, not of `blobs/`)."""
+    inuse = list(blobs.values()) if len(used) == len(blobs) else [blobs[k] for k in used]
+    unref = [] if len(used) == len(blobs) else [b for name, b in blobs.items() if name not in used]
+    listed = [b[0] for name, b in blobs.items() if name[:1] != "/"]
+    mine = [b for b in inuse if b[3]]
     return {
-        "size_bytes": sum(blobs[k][0] for k in used),
-        "allocated_bytes": sum(blobs[k][1] for k in used),
+        "size_bytes": sum([b[0] for b in inuse]),
+        "allocated_bytes": sum([b[1] for b in inuse]),
         "files": len(used),
         "local_files": len(mine),
-        "local_bytes": sum(b[0] for b in mine),
-        "local_allocated_bytes": sum(b[1] for b in mine),
+        "local_bytes": sum([b[0] for b in mine]),
+        "local_allocated_bytes": sum([b[1] for b in mine]),
         "unreferenced_files": len(unref),
-        "unreferenced_bytes": sum(b[0] for b in unref if b[3]),
+        "unreferenced_bytes": sum([b[0] for b in unref if b[3]]),
         "blob_files": len(listed),
-        "blob_bytes": sum(b[0] for b in listed),
+        "blob_bytes": sum(listed),
     }
 
 
@@ -151,7 +153,7 @@ def _build_model(
     corruption: Counter[str],
     verified: bool,
 ) -> Model:
-    last = max((acc.blobs[k][2] for k in acc.used), default=0.0)
+    last = max([acc.blobs[k][2] for k in acc.used], default=0.0)
     if not acc.used:
         try:
             last = os.stat(acc.repo).st_mtime

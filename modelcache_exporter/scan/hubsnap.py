@@ -135,11 +135,44 @@ def scan_snapshots(acc: RepoScan, refs: dict[str, list[str]], corruption: Counte
     revisions: list[Revision] = []
     for e in snapshot_entries(acc, corruption):
         acc.begin_revision()
-        walk_revision(e.path, f"{acc.key}/snapshots/{e.name}", acc.link, acc.file, acc.errors)
-        size = sum(acc.blobs[k][0] for k in acc.rev_keys)
-        mtime = max((acc.blobs[k][2] for k in acc.rev_keys), default=0.0)
+        _walk_links(acc, e.path, f"{acc.key}/snapshots/{e.name}")
+        size = sum([acc.blobs[k][0] for k in acc.rev_keys])
+        mtime = max([acc.blobs[k][2] for k in acc.rev_keys], default=0.0)
         revisions.append(Revision(e.name, tuple(sorted(refs.pop(e.name, []))), acc.rev_files, size, mtime))
     return revisions
+
+
+def _walk_links(acc: RepoScan, rev_path: str, rel: str) -> None:
+    """`walk_revision` into `acc`, with the common link (`../../blobs/<listed blob>`) counted inline: this
+    loop runs once per file of the cache."""
+    blobs, used, keys, readlink = acc.blobs, acc.used, acc.rev_keys, os.readlink
+    stack = [(rev_path, rel, 0)]
+    while stack:
+        path, rpath, depth = stack.pop()
+        prefix = _PREFIXES[depth] if depth < len(_PREFIXES) else "\0"
+        cut = len(prefix)
+        try:
+            with os.scandir(path) as it:
+                for e in it:
+                    if e.is_symlink():
+                        try:
+                            target = readlink(e.path)
+                        except OSError as exc:
+                            acc.errors.append(error_from_os(exc, f"{rpath}/{e.name}"))
+                            continue
+                        name = target[cut:]
+                        if target.startswith(prefix) and name in blobs and "/" not in name:
+                            keys.add(name)
+                            used.add(name)
+                            acc.rev_files += 1
+                        else:
+                            acc.link(e.path, target, depth)
+                    elif e.is_dir(follow_symlinks=False):
+                        stack.append((e.path, f"{rpath}/{e.name}", depth + 1))
+                    else:
+                        acc.file(e.path, f"{rpath}/{e.name}")
+        except OSError as exc:
+            acc.errors.append(error_from_os(exc, rpath))
 
 
 def read_refs(repo: str, key: str, errors: list[ScanError]) -> dict[str, list[str]]:
@@ -176,3 +209,44 @@ def count_files(top: str) -> int:
     for _dirpath, _dirs, files in os.walk(top):
         total += len(files)
     return total
+
+
+def single_snapshot_match(repo: str) -> tuple[str, int] | None:
+    """The link pass of a repo of the common shape, without a `stat`: one snapshot folder whose entries are
+    all links `../(../)*blobs/<name>`, one to each regular blob of `blobs/`. Then `(commit, blobs)`: the size
+    pass report was exact, its one revision holding every blob. None for any other shape (or any error): the
+    repo is then read in full."""
+    names: set[str] = set()
+    if os.path.islink(os.path.join(repo, "blobs")) or os.path.islink(os.path.join(repo, "snapshots")):
+        return None  # followed only within the root: the full scan checks that
+    try:
+        with os.scandir(os.path.join(repo, "blobs")) as it:
+            for e in it:
+                if e.is_symlink() or not e.is_file(follow_symlinks=False):
+                    return None  # a shared store's link, or something odd: read in full
+                if not e.name.startswith(".") and not e.name.endswith(".incomplete"):
+                    names.add(e.name)
+        snaps = [e for e in os.scandir(os.path.join(repo, "snapshots"))]
+    except OSError:
+        return None
+    if len(snaps) != 1 or not snaps[0].is_dir(follow_symlinks=False) or not names:
+        return None
+    seen: set[str] = set()
+    stack = [(snaps[0].path, 0)]
+    try:
+        while stack:
+            path, depth = stack.pop()
+            prefix = _PREFIXES[depth] if depth < len(_PREFIXES) else "\0"
+            with os.scandir(path) as it:
+                for e in it:
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append((e.path, depth + 1))
+                        continue
+                    target = os.readlink(e.path) if e.is_symlink() else ""
+                    name = target[len(prefix) :]
+                    if not target.startswith(prefix) or name not in names or name in seen:
+                        return None
+                    seen.add(name)
+    except OSError:
+        return None
+    return (snaps[0].name, len(seen)) if seen == names else None

@@ -1,0 +1,91 @@
+"""Passes over a whole root run in worker processes, off the serving interpreter.
+
+A pass (the link pass, a reconciliation) on a big root is seconds of Python between syscalls; in the
+exporter's own process it would hold the GIL against every scrape. Here it runs in spawned workers (not
+forked: the exporter has threads), at a lower CPU priority than the exporter, and the root's worker thread
+takes the results as they come (each finished part wakes it) and applies them in its own time.
+
+Workers that cannot start, or that die, raise `Unavailable`: the caller then does the work in-process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+#: Parts a pass is cut into per worker, so that results come back (and are published) as they are done.
+PARTS_PER_WORKER = 8
+#: How much lower than the exporter the workers run (nice increment): scrapes come first.
+NICENESS = 5
+
+
+class Unavailable(Exception):
+    """The worker processes could not start, or died mid-pass."""
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
+
+
+def spawn_pool(workers: int) -> ProcessPoolExecutor:
+    """`workers` spawned processes at a lower CPU priority than the exporter (they start on first use)."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority)
+
+
+class Background:
+    """One pass's worker processes and the parts of the pass they have not returned yet."""
+
+    def __init__(self, workers: int, wake: Callable[[], None]) -> None:
+        self.workers, self.wake = max(1, workers), wake
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: list[Future[Any]] = []
+
+    @property
+    def busy(self) -> bool:
+        """Parts of the pass are still out."""
+        return bool(self._futures)
+
+    def submit(self, fn: Callable[..., Any], jobs: Iterable[tuple[Any, ...]]) -> None:
+        """Run `fn(*args)` for each args of `jobs` in the workers; Unavailable when they cannot start."""
+        try:
+            if self._pool is None:
+                self._pool = spawn_pool(self.workers)
+            for args in jobs:
+                future = self._pool.submit(fn, *args)
+                future.add_done_callback(lambda _f: self.wake())
+                self._futures.append(future)
+        except (OSError, RuntimeError, BrokenProcessPool) as exc:
+            self.close()
+            raise Unavailable(str(exc) or type(exc).__name__) from exc
+
+    def take(self) -> list[Any]:
+        """The results of the parts finished since the last call (never waits); Unavailable when a worker
+        died or failed (the parts still out are dropped: the caller redoes them)."""
+        done = [f for f in self._futures if f.done()]
+        self._futures = [f for f in self._futures if not f.done()]
+        try:
+            return [f.result() for f in done]
+        except Exception as exc:  # a worker killed (OOM), or an error raised in it
+            self.close()
+            raise Unavailable(str(exc) or type(exc).__name__) from exc
+
+    def close(self) -> None:
+        """Stop the workers (parts still out are cancelled)."""
+        for f in self._futures:
+            f.cancel()
+        self._futures = []
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def parts(keys: list[str], workers: int) -> list[list[str]]:
+    """`keys` dealt into about PARTS_PER_WORKER parts per worker (round robin: big and small repos mix)."""
+    n = max(1, min(len(keys), workers * PARTS_PER_WORKER))
+    return [keys[i::n] for i in range(n) if keys[i::n]]

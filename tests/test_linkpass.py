@@ -1,0 +1,103 @@
+"""The link pass off the exporter's process: what the workers report is what a full in-process scan finds.
+
+- A repo of the common shape (one snapshot, one link to each blob) is confirmed without a `stat`, and the size
+  pass report made exact that way equals the full scan; every other shape (two revisions, an unused blob, a
+  broken link, a shared store) is read in full.
+- A root above the in-process threshold is read by worker processes, and the index it ends with equals a
+  scan done here; the workers are gone once the pass is over.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import cachefixture
+import pytest
+from fakehub import FakeHub, run_download
+
+from modelcache_exporter.config.roots import RootConfig
+from modelcache_exporter.index import linkpass
+from modelcache_exporter.index.linkpass import confirmed
+from modelcache_exporter.index.root import RootIndex
+from modelcache_exporter.index.types import IndexSettings
+from modelcache_exporter.layouts.work import link_part, read_one
+from modelcache_exporter.scan import hub as hubscan
+from modelcache_exporter.scan.store import store_path
+
+FILES = {"config.json": b'{"a": 1}\n', "sub/vocab.txt": b"a\nb\n", "model.safetensors": b"\x01" * 5000}
+
+
+def _exact_by_confirmation(root: Path, key: str) -> object:
+    size = hubscan.scan_repo(str(root), key, store_path(str(root)), links=False)
+    read = read_one(str(root), key)
+    assert read.confirmed is not None, key
+    return confirmed(size, *read.confirmed)
+
+
+def test_a_real_download_is_confirmed_and_equals_the_full_scan(hub: FakeHub, tmp_path: Path) -> None:
+    hub.add_repo("org/tts", FILES)
+    run_download(hub, repo_id="org/tts", cache_dir=str(tmp_path))
+    key = "models--org--tts"
+    full = hubscan.scan_repo(str(tmp_path), key, None, links=True)
+    assert full.files == 3 and full.verified
+    assert _exact_by_confirmation(tmp_path, key) == full
+
+
+@pytest.mark.parametrize(
+    "key", ["models--org--alpha", "datasets--org--data", "models--org--broken", "models--org--xet"]
+)
+def test_other_shapes_are_read_in_full(tmp_path: Path, key: str) -> None:
+    """alpha: two revisions; data: an unused blob; broken: a link to a missing blob; xet: blobs are links."""
+    cache = cachefixture.build(tmp_path / "hub")
+    read = read_one(str(cache), key)
+    assert read.confirmed is None
+    assert read.model == hubscan.scan_repo(str(cache), key, store_path(str(cache)), links=True)
+
+
+def test_a_size_report_that_no_longer_matches_is_not_confirmed(hub: FakeHub, tmp_path: Path) -> None:
+    hub.add_repo("org/tts", FILES)
+    run_download(hub, repo_id="org/tts", cache_dir=str(tmp_path))
+    key = "models--org--tts"
+    size = hubscan.scan_repo(str(tmp_path), key, None, links=False)
+    assert confirmed(size, size.revisions[0].commit, size.files + 1) is None  # a blob arrived since
+    assert confirmed(size, "0" * 40, size.files) is None  # another commit since
+
+
+def test_a_big_root_is_read_by_workers_and_ends_exact(
+    hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = cachefixture.build(tmp_path / "hub")
+    for i in range(3):
+        hub.add_repo(f"org/m{i}", {**FILES, "extra.bin": bytes([i]) * 100})
+        run_download(hub, repo_id=f"org/m{i}", cache_dir=str(cache))
+    monkeypatch.setattr(linkpass, "IN_PROCESS_FILES", 0)  # this small root goes to the workers
+    idx = RootIndex(RootConfig("hub", str(cache), "hf-hub"), (), IndexSettings(scan_workers=2), watcher=None)
+    assert idx._start()
+    assert idx.links.waiting  # the reads are out in worker processes
+    assert len(multiprocessing.active_children()) >= 1
+    idx.start()
+    deadline = time.monotonic() + 30
+    while not idx.state.verified and time.monotonic() < deadline:
+        time.sleep(0.05)
+    idx.stop()
+    idx.join(5)
+    assert idx.state.verified
+    want = {m.key: m for m in hubscan.scan_root(str(cache), links=True).models}
+    assert dict(idx._models) == want
+    assert dict(idx.stats.scans)["links"] == 1
+    deadline = time.monotonic() + 10
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not multiprocessing.active_children()
+
+
+def test_a_part_read_in_a_worker_process_is_what_is_read_here(tmp_path: Path) -> None:
+    cache = cachefixture.build(tmp_path / "hub")
+    keys = sorted(p.name for p in cache.iterdir() if "--" in p.name)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        there = pool.apply(link_part, (str(cache), keys))
+    assert there == link_part(str(cache), keys)
+    assert [r.key for r in there] == keys
