@@ -4,12 +4,14 @@
   pass report made exact that way equals the full scan; every other shape (two revisions, an unused blob, a
   broken link, a shared store) is read in full.
 - A root above the in-process threshold is read by worker processes, and the index it ends with equals a
-  scan done here; the workers are gone once the pass is over.
+  scan done here; the workers are gone once the pass is over. Its reconciliation scans in a worker too, and
+  still corrects what no event announced.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from pathlib import Path
 
@@ -18,10 +20,11 @@ import pytest
 from fakehub import FakeHub, run_download
 
 from modelcache_exporter.config.roots import RootConfig
-from modelcache_exporter.index import linkpass
+from modelcache_exporter.index import linkpass, upkeep
 from modelcache_exporter.index.linkpass import confirmed
 from modelcache_exporter.index.root import RootIndex
 from modelcache_exporter.index.types import IndexSettings
+from modelcache_exporter.index.worker import collect_links
 from modelcache_exporter.layouts.work import link_part, read_one
 from modelcache_exporter.scan import hub as hubscan
 from modelcache_exporter.scan.store import store_path
@@ -101,3 +104,28 @@ def test_a_part_read_in_a_worker_process_is_what_is_read_here(tmp_path: Path) ->
         there = pool.apply(link_part, (str(cache), keys))
     assert there == link_part(str(cache), keys)
     assert [r.key for r in there] == keys
+
+
+def test_a_reconciliation_of_a_big_root_scans_in_a_worker_and_corrects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = cachefixture.build(tmp_path / "hub")
+    idx = RootIndex(RootConfig("hub", str(cache), "hf-hub"), (), IndexSettings(scan_workers=1), watcher=None)
+    assert idx._start()
+    while idx._unverified:
+        collect_links(idx)
+    monkeypatch.setattr(upkeep, "IN_PROCESS_FILES", 0)
+    blob = cache / "models--org--alpha" / "blobs" / ("9" * 40)
+    blob.write_bytes(b"\x09" * 500)  # no event reaches the index
+    os.symlink(f"../../blobs/{'9' * 40}", cache / "models--org--alpha" / "snapshots" / cachefixture.REV2 / "late.bin")
+    assert upkeep.reconcile(idx) is False  # the scan is out in a worker
+    assert idx.reconciler.busy and multiprocessing.active_children()
+    deadline = time.monotonic() + 30
+    while not upkeep.take_reconcile(idx) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not idx.reconciler.busy
+    assert idx.stats.corrections == 1
+    assert idx._models["models--org--alpha"] == hubscan.scan_repo(
+        str(cache), "models--org--alpha", store_path(str(cache))
+    )
+    assert dict(idx.stats.scans)["reconcile"] == 1

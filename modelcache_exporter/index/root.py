@@ -52,6 +52,7 @@ class RootIndex(RootCore):
                 log.exception("index step failed; retrying", extra=kv(root=self.cfg.name))
                 self._halt.wait(1.0)
         self.links.close()
+        self.reconciler.close()
         self.index.clear_watches()
 
     def _step(self) -> None:

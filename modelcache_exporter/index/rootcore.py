@@ -14,6 +14,7 @@ from modelcache_exporter.index.decide import LayoutDecision
 from modelcache_exporter.index.events import EventQueue
 from modelcache_exporter.index.linkpass import LinkPass
 from modelcache_exporter.index.memory import LayoutMemory
+from modelcache_exporter.index.reconciler import Reconciler
 from modelcache_exporter.index.rootmodels import RootModels
 from modelcache_exporter.index.schedule import Schedule
 from modelcache_exporter.index.state import IndexStats, RootState, build_state
@@ -29,9 +30,9 @@ class RootCore(threading.Thread):
     """The worker's state (mutated only on its thread) and its outputs; `root.RootIndex` is the worker.
 
     `index`: what the root's index holds (models, extras, signatures, layout ops, watches). `schedule`: the
-    worker's jobs and when they are due. `links`: the link pass (where it reads). `status`: the next
-    snapshot's own fields (presence, layout, mode, problem...), which `publish` completes with the models and
-    totals into `state`, the snapshot scrapes read.
+    worker's jobs and when they are due. `links`: the link pass (where it reads); `reconciler`: a
+    reconciliation's scan in a worker. `status`: the next snapshot's own fields (presence, layout, mode,
+    problem...), which `publish` completes with the models and totals into `state`, the snapshot scrapes read.
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class RootCore(threading.Thread):
         self.index = RootModels()
         self.schedule = Schedule()
         self.links = LinkPass(cfg.path, cfg.name, settings.scan_workers, self.events.poke)
+        self.reconciler = Reconciler(cfg.name, min(1, settings.scan_workers), self.events.poke)
         self.decision = LayoutDecision(cfg, exclude, memory or LayoutMemory())
         self.status = RootState(cfg.name, cfg.path, self.decision.layout, cfg.origin, self.decision.choice.source)
         self.state = self.status
@@ -121,6 +123,7 @@ class RootCore(threading.Thread):
         self.root_event("lost")
         self.index.forget()
         self.links.close()
+        self.reconciler.close()
         self.index.clear_watches()
         self.index.ops = None
         self.events.drain()

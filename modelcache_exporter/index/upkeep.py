@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.actions import apply, mark, relist
+from modelcache_exporter.index.linkpass import IN_PROCESS_FILES
+from modelcache_exporter.index.offproc import Unavailable
 from modelcache_exporter.index.rootmodels import RootModels
 from modelcache_exporter.index.schedule import Tick
 from modelcache_exporter.index.watchset import ROOT
@@ -95,7 +97,8 @@ def root_error(scan: RootScan) -> ScanError | None:
 
 
 def reconcile(idx: RootCore) -> bool:
-    """A size pass over the whole root; rescan what differs from the index and count corrections."""
+    """A size pass over the whole root (in a worker for a big root: `settle_reconcile` follows when it is done);
+    rescan what differs from the index and count corrections."""
     index = idx.index
     ops = index.ops
     assert ops is not None
@@ -105,8 +108,33 @@ def reconcile(idx: RootCore) -> bool:
         log.info("cache root layout changed; re-indexing", extra=kv(root=idx.cfg.name))
         idx.lose_root(gone=False)
         return True
-    t0 = time.monotonic()
-    scan = ops.scan_all(links=ops.layout != "hf-hub")
+    links = ops.layout != "hf-hub"
+    if idx.reconciler.busy:
+        return False  # the last one is still out
+    if sum(m.files for m in index.models.values()) >= IN_PROCESS_FILES and idx.reconciler.start(ops, links):
+        return False
+    return settle_reconcile(idx, ops.scan_all(links=links), now, current=True)
+
+
+def take_reconcile(idx: RootCore) -> bool:
+    """Settle the reconciliation whose scan a worker finished, if it has (a failed worker: scan here)."""
+    ops = idx.index.ops
+    assert ops is not None
+    started = idx.reconciler.started
+    try:
+        scan = idx.reconciler.take()
+    except Unavailable as exc:
+        log.warning("reconcile worker failed (%s); scanning in-process", exc, extra=kv(root=idx.cfg.name))
+        return settle_reconcile(idx, ops.scan_all(links=ops.layout != "hf-hub"), started, current=True)
+    return False if scan is None else settle_reconcile(idx, scan, started, current=False)
+
+
+def settle_reconcile(idx: RootCore, scan: RootScan, t0: float, current: bool) -> bool:
+    """Compare a reconciliation's scan (begun at monotonic `t0`) with the index; what differs is rescanned
+    (a scan that is not `current`, done in a worker while events went on, is never put in place itself)."""
+    index = idx.index
+    ops = index.ops
+    assert ops is not None
     index.extras = replace(index.extras, corruption=scan.extras.corruption, errors=scan.extras.errors)
     if root_error(scan) is not None:  # the root cannot be listed: say so, and keep what was last seen
         idx.record_scan("reconcile", t0)
@@ -121,7 +149,7 @@ def reconcile(idx: RootCore) -> bool:
         if same and (ops.layout == "hf-hub" or old.exact_view() == new.exact_view()):  # type: ignore[union-attr]
             continue
         try:
-            exact = ops.scan_one(key) if ops.layout == "hf-hub" else new
+            exact = ops.scan_one(key) if ops.layout == "hf-hub" or not current else new
         except OSError:
             continue
         if apply(idx, key, exact) and key not in pending:

@@ -12,7 +12,7 @@ from modelcache_exporter.index.events import Batch
 from modelcache_exporter.index.layouts import LIST, STORE
 from modelcache_exporter.index.linkpass import confirmed
 from modelcache_exporter.index.schedule import Rescan, Settle, Tick
-from modelcache_exporter.index.upkeep import poll, reconcile, refresh_store, tick_incomplete
+from modelcache_exporter.index.upkeep import poll, reconcile, refresh_store, take_reconcile, tick_incomplete
 from modelcache_exporter.index.watch import WatchLimitReached
 from modelcache_exporter.index.watching import ensure_watches, fall_back
 from modelcache_exporter.index.watchset import ROOT
@@ -32,6 +32,8 @@ def step(idx: RootCore, batch: Batch, now: float) -> None:
         route(idx, target, kind, name, now)
     if schedule.is_due(Tick.RECONCILE, now):
         changed |= reconcile(idx)
+    if idx.reconciler.busy:
+        changed |= take_reconcile(idx)
     if idx.status.mode == "poll" and schedule.is_due(Tick.POLL, now):
         poll(idx, now)
     changed |= rescan_due(idx, now)
