@@ -20,7 +20,7 @@ from modelcache_exporter.scan.model import Model
 
 log = logging.getLogger(__name__)
 #: Files (size pass count) below which a root's links are read in-process (bench/results.md, "link pass").
-IN_PROCESS_FILES = 20_000
+IN_PROCESS_FILES = 2_000
 
 
 def confirmed(model: Model | None, commit: str, blobs: int) -> Model | None:
