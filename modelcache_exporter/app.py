@@ -27,6 +27,8 @@ from modelcache_exporter.logs.monitor import LogMonitor, MonitorSettings
 from modelcache_exporter.web import landing, overview
 
 log = logging.getLogger(__name__)
+#: How often what changed is encoded ahead of the next scrape (seconds).
+ENCODE_AHEAD = 0.1
 
 
 class Exporter:
@@ -143,10 +145,21 @@ class Exporter:
             t.start()
         if self.logs is not None:
             self.logs.start()
+        ahead = threading.Thread(target=self._encode_loop, name="encode", daemon=True)
+        ahead.start()
+        self._threads.append(ahead)
         if self.cfg.textfile_output:
             writer = threading.Thread(target=self._textfile_loop, name="textfile", daemon=True)
             writer.start()
             self._threads.append(writer)
+
+    def _encode_loop(self) -> None:
+        """Encode what changed before scrapes ask for it (`ScrapeCollector.prepare`), every ENCODE_AHEAD s."""
+        while not self._halt.wait(ENCODE_AHEAD):
+            try:
+                self.scrape.prepare()
+            except Exception:
+                log.exception("encoding ahead of scrapes failed")
 
     def stop(self) -> None:
         """Stop the threads (samplers blocked in a hung syscall are daemons and are left behind)."""

@@ -107,3 +107,40 @@ def test_forty_concurrent_scrapes_cost_two_renders(om: bool) -> None:
     for t in [first, *rest]:
         t.join(10)
     assert len(bodies) == 40 and source.calls == 2  # the running render, and one shared by the other 39
+
+
+class _Versioned:
+    """A source with a cache key (its version) that counts its collections."""
+
+    name = "versioned"
+
+    def __init__(self) -> None:
+        self.version, self.calls = 0, 0
+
+    def cache_key(self) -> int:
+        return self.version
+
+    def collect(self) -> Iterable[Metric]:
+        self.calls += 1
+        g = GaugeMetricFamily("modelcache_test_version", "The source's version.")
+        g.add_metric([], float(self.version))
+        return [g]
+
+
+def test_a_change_is_encoded_ahead_of_the_scrape_that_follows() -> None:
+    source = _Versioned()
+    scrape = ScrapeCollector([source], ScrapeTimer())
+    first = scrape.render(om=False)
+    assert b"modelcache_test_version 0.0" in first and source.calls == 1
+    source.version = 1
+    scrape.prepare()  # the encoding thread's turn: the change is collected and encoded here
+    assert source.calls == 2
+    body = scrape.render(om=False)
+    assert b"modelcache_test_version 1.0" in body and source.calls == 2  # the scrape only sent it
+    scrape.prepare()  # nothing changed: nothing collected
+    assert source.calls == 2
+    scrape.render(om=True)  # a scrape asked for OpenMetrics: from now on that is encoded ahead too
+    source.version = 2
+    scrape.prepare()
+    assert source.calls == 3
+    assert b"modelcache_test_version 2.0" in scrape.render(om=True) and source.calls == 3

@@ -61,6 +61,7 @@ class ScrapeCollector(Collector):
         self._cache: dict[str, Cached] = {}
         self._lock = threading.Lock()
         self.flight: SingleFlight[bytes] = SingleFlight()
+        self._asked: set[bool] = {False}  # the formats scrapes asked for (OpenMetrics: True), text to begin with
 
     def describe(self) -> list[Metric]:
         """Nothing: registering must not trigger a collection."""
@@ -78,7 +79,30 @@ class ScrapeCollector(Collector):
     def render(self, om: bool, gz: bool = False) -> bytes:
         """The exposition body for HTTP. Scrapes arriving together share one rendering that began after they
         arrived (`flight`): 40 concurrent scrapers cost one or two renders, not 40 in a row."""
+        self._asked.add(om)
         return self.flight.do((om, gz), lambda: self._render(om, gz))
+
+    def prepare(self) -> None:
+        """Encode ahead of the next scrape every source whose state changed, in the formats scrapes asked for:
+        a change (the index publishing its link pass) then costs this caller's thread, not a scrape. Done outside
+        the scrapes' lock, so a scrape meanwhile goes on with what it has; a failure is left for the scrape to
+        report (`success 0`)."""
+        for source in self.sources:
+            key_fn = getattr(source, "cache_key", None)
+            if key_fn is None:
+                continue
+            key = key_fn()
+            hit = self._cache.get(source.name)
+            if hit is not None and hit.key == key and all(om in hit.raw for om in self._asked):
+                continue
+            fresh = hit if hit is not None and hit.key == key else Cached(key, text_labels(source.collect()))
+            try:
+                for om in sorted(self._asked):
+                    fresh.body(om, False)
+            except Exception:
+                continue
+            with self._lock:
+                self._cache[source.name] = fresh
 
     def _render(self, om: bool, gz: bool) -> bytes:
         """The exposition body, reusing the encoding of unchanged sources.
