@@ -70,6 +70,7 @@ THRESHOLDS: dict[str, Any] = {
     "event_gap": "5m",  # a scrape gap this long (an exporter restart) does not resolve such a page
     "required_missing_for": "10m",
     "required_incomplete_for": "15m",
+    "corrupt_file_for": "5m",  # a verdict stands until the file changes: this only absorbs scrape gaps
     "drift_for": "1h",
     # the fleet: hosts may disagree this long while a sync runs (keep above the longest rsync)
     "fleet_sync_window": "30m",

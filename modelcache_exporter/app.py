@@ -20,6 +20,7 @@ from modelcache_exporter.config.flags import Config
 from modelcache_exporter.fshealth.health import RootHealth
 from modelcache_exporter.fshealth.sampler import DiskSampler
 from modelcache_exporter.index import CacheIndex, IndexSettings, LayoutMemory, RootState
+from modelcache_exporter.integrity.verifier import Verifier
 from modelcache_exporter.ledger.monitor import Ledger
 from modelcache_exporter.ledger.settings import LedgerSettings
 from modelcache_exporter.logs.events import DOWNLOAD_FINISHED
@@ -47,6 +48,7 @@ class Exporter:
         self.ledger = self._new_ledger() if cfg.cache and cfg.ledger else None
         self.index = self._new_index() if cfg.cache else None
         self.health = self._new_health(statvfs) if cfg.filesystem or cfg.diskstats or cfg.probe else []
+        self.verifier = self._new_verifier() if cfg.cache and cfg.verify and cfg.verify_max_bytes_per_second else None
         self.disk = DiskSampler(cfg.path_procfs, cfg.diskstats_interval) if cfg.diskstats else None
         self.events = overview.LastEvents()
         if self.logs is not None:
@@ -69,6 +71,11 @@ class Exporter:
         )
         path = os.path.join(cfg.path_state, "ledger.sqlite")
         return Ledger(path, self._states, cfg.required, settings, cfg.path_procfs, self._last_load)
+
+    def _new_verifier(self) -> Verifier:
+        cfg = self.cfg
+        path = os.path.join(cfg.path_state, "verify.sqlite")
+        return Verifier(self._states, path, float(cfg.verify_max_bytes_per_second), cfg.verify_interval)
 
     def _last_load(self) -> float | None:
         """The web UI's last measured load duration (None without a log monitor, or before a load was seen)."""
@@ -115,6 +122,7 @@ class Exporter:
         return Workers(
             self.index,
             self.ledger,
+            self.verifier,
             self.health,
             self.disk,
             self.logs,
@@ -141,6 +149,8 @@ class Exporter:
             self.ledger.start()
         if self.index is not None:
             self.index.start()
+        if self.verifier is not None:
+            self.verifier.start()
         for t in [*self.health, *([self.disk] if self.disk else [])]:
             t.start()
         if self.logs is not None:
@@ -170,6 +180,8 @@ class Exporter:
             self.disk.stop()
         if self.logs is not None:  # first: the download events it delivers on the way out reach the ledger
             self.logs.stop()
+        if self.verifier is not None:
+            self.verifier.stop()
         if self.index is not None:
             self.index.stop()
         if self.ledger is not None and self.ledger.is_alive():

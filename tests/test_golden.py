@@ -52,6 +52,7 @@ def test_metrics_match_the_golden_file(tmp_path: Path) -> None:
         ex.wait("modelcache_index_ready", lambda v: v == 1, root="missing")
         ex.wait("modelcache_ledger_artifacts", lambda v: v == 12, root="hub")
         ex.wait("modelcache_ledger_artifacts", lambda v: v == 0, root="missing")
+        ex.wait("modelcache_verify_progress_ratio", lambda v: v == 1, 30, root="hub")
         text = stable_text(ex.text(), tmp_path)
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.write_text(text)

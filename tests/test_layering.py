@@ -23,7 +23,7 @@ LAYERS = (
     ("layouts",),
     ("index", "fshealth", "webui"),
     ("logs",),
-    ("ledger",),
+    ("ledger", "integrity"),
     ("collectors",),
     ("web",),
     ("config",),

@@ -3,6 +3,7 @@ cost of the next start."""
 
 from __future__ import annotations
 
+from mixin.alerts.integrity import integrity
 from mixin.alerts.model import SEVERITIES, Alert, recently, secs
 from mixin.config import CORRUPTION_KINDS, Thresholds
 
@@ -157,4 +158,4 @@ def _fleet(t: Thresholds) -> list[Alert]:
 
 def cache(t: Thresholds) -> list[Alert]:
     """The group's alerts in file order."""
-    return [*_state(t), *_events(t), *_required(t), *_next_start(t), *_fleet(t)]
+    return [*_state(t), *_events(t), *_required(t), *integrity(t), *_next_start(t), *_fleet(t)]

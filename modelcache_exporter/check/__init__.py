@@ -27,7 +27,8 @@ DESCRIPTION = (
 )
 EPILOG = """exit status:
   0  OK: every root could be read and every required model is complete
-  1  not OK, each reason on the RESULT line (and in "failures" with --format json):
+  1  not OK, each reason on the RESULT line (and in "failures" with --format json); with --verify: a file whose
+     content does not match its hash (each named on a CORRUPT line):
      a root does not exist, is not a folder or cannot be read; part of a root cannot be read (permission);
      a required model is missing, incomplete, unreadable or still being downloaded;
      with --fail-on-ephemeral, a root on storage lost at restart (tmpfs, a container's overlay, an emptyDir)
@@ -60,6 +61,20 @@ def parser() -> argparse.ArgumentParser:
         default=False,
         help="also exit 1 when a root is on storage lost at restart (default: only reported)",
     )
+    p.add_argument(
+        "--verify",
+        dest="check.verify",
+        action="store_true",
+        default=False,
+        help="hash every file named by its hash (hub blobs, local-dir etags) now; name each corrupt one; exit 1 if any",
+    )
+    p.add_argument(
+        "--verify-only",
+        dest="check.verify_only",
+        default="",
+        metavar="REPO",
+        help="with or without --verify: verify only this repo (org/name, or a model's key)",
+    )
     return p
 
 
@@ -78,9 +93,14 @@ def main(argv: Sequence[str]) -> int:
     try:
         flags = vars(parser().parse_args(list(argv)))
         fmt, ephemeral = flags.pop("check.format"), flags.pop("check.ephemeral")
+        verify, only = flags.pop("check.verify"), flags.pop("check.verify_only")
         cfg = load_config(flags, dict(os.environ))
     except ConfigError as exc:
         return fail(exc)
+    if verify or only:
+        from modelcache_exporter.check.verify import run_verify
+
+        return run_verify(cfg, only)
     doc, status = report(cfg, ephemeral)
     if fmt == "json":
         emit(json.dumps(doc, indent=2, sort_keys=True))

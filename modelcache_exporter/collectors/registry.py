@@ -12,6 +12,7 @@ from modelcache_exporter.collectors.base import Source
 from modelcache_exporter.fshealth.health import RootHealth
 from modelcache_exporter.fshealth.sampler import DiskSampler
 from modelcache_exporter.index import CacheIndex
+from modelcache_exporter.integrity.verifier import Verifier
 from modelcache_exporter.ledger.monitor import Ledger
 from modelcache_exporter.logs.monitor import LogMonitor
 
@@ -23,6 +24,7 @@ class Workers:
 
     index: CacheIndex | None
     ledger: Ledger | None
+    verifier: Verifier | None
     health: Sequence[RootHealth]
     disk: DiskSampler | None
     logs: LogMonitor | None

@@ -285,6 +285,26 @@ class Config:
         "collector.required.interval", "duration", 30.0, "How often the required models are checked."
     )
     required: tuple[Requirement, ...] = ()
+    verify: bool = opt(
+        "collector.verify",
+        "bool",
+        True,
+        "Verify cached files offline against the hash that names them (hub blobs, local-dir etags), in a worker "
+        "process, remembering each verdict in the state directory.",
+    )
+    verify_max_bytes_per_second: int = opt(
+        "collector.verify.max-bytes-per-second",
+        "int",
+        50_000_000,
+        "IO budget of the verification: bytes read per second on average (0: no verification).",
+        metavar="BYTES",
+    )
+    verify_interval: float = opt(
+        "collector.verify.interval",
+        "duration",
+        86400.0,
+        "Time between the end of one verification pass over a root and the start of the next.",
+    )
     log_sources: tuple[logsrc.LogSourceConfig, ...] = ()
     log_patterns: tuple[logsrc.PatternConfig, ...] = ()
     roots: tuple[rootmod.RootConfig, ...] = ()

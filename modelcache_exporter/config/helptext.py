@@ -25,6 +25,7 @@ TITLES = {
     "webui": "Web UI load-time collector",
     "ledger": "Download ledger",
     "required": "Required models",
+    "verify": "Offline verification",
 }
 _PLACEHOLDERS = {"duration": "DURATION", "int": "N", "count": "N", "address": "HOST:PORT", "paths": "PATH"}
 _EXAMPLES = {"duration": "30s", "int": "10", "count": "10", "address": "127.0.0.1:10860", "paths": "/models/hub"}
