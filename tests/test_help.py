@@ -55,7 +55,8 @@ def test_help_lists_the_check_command_first_then_grouped_flags_one_line_each() -
     assert titles == [
         "Commands:", "Flags:", "Web server:", "Paths:", "Configuration file and logging:", "Cache collector:",
         "Filesystem collector:", "Disk IO latency collector:", "Active IO probe:", "Textfile output:",
-        "Web UI log collector:", "Web UI load-time collector:", "Download ledger:", "Required models:", "Offline verification:",
+        "Web UI log collector:", "Web UI load-time collector:", "Download ledger:", "Required models:",
+        "Offline verification:",
     ]  # fmt: skip
     check = lines.index("Commands:") + 1
     assert squeeze(lines[check]).startswith("check Print one report of the cache roots")
