@@ -59,6 +59,8 @@ def _fmt(value: float, unit: str) -> str:
         return f"{value * 1000:.2f} ms" if value < 1 else f"{value:.3f} s"
     if unit == "MiB":
         return f"{value:.1f} MiB"
+    if unit == "B/s":
+        return f"{value / 1e6:.0f} MB/s"
     if unit == "lines/s":
         return f"{value / 1e6:.2f} M/s"
     return f"{value:.4g} {unit}"

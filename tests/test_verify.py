@@ -62,6 +62,12 @@ def test_a_flipped_byte_is_named_by_the_exporter_and_by_check(hub: FakeHub, tmp_
         assert ex.get("modelcache_model_corrupt_files", repo="org/clean", **labels) == 0
         assert ex.get("modelcache_model_verified_files", repo="org/clean", **labels) == 3
         assert ex.get("modelcache_model_verified_files", repo="org/tts", **labels) == 2
+        assert ex.get("modelcache_verify_hashed_bytes_total", root="hub") == 2 * sum(map(len, FILES.values()))
+    with Sidecar(cache, tmp_path / "state", "--collector.verify.max-bytes-per-second=1000000000") as ex:
+        # a restart: the verdicts come from the state directory, and nothing is read again
+        ex.wait("modelcache_verify_last_pass_timestamp_seconds", lambda v: v is not None, 30, root="hub")
+        assert ex.get("modelcache_model_corrupt_files", repo="org/tts", **labels) == 1
+        assert ex.get("modelcache_verify_hashed_bytes_total", root="hub") == 0
     out = check("--path.cache", str(cache), "--verify")
     assert out.returncode == 1, out.stdout + out.stderr
     assert f"CORRUPT org/tts revision={commit}" in out.stdout

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from modelcache_exporter.collectors.families import counter, gauge
 from modelcache_exporter.collectors.registry import Workers, register
@@ -54,57 +54,68 @@ class VerifyCollector:
     def _models(self, snapshot: tuple[RootVerification, ...]) -> Iterator[Metric]:
         """The per-root progress and the per-model gauges."""
         labels = {(s.name, m.key): (m.repo_id, m.repo_type) for s in self.index.states() for m in s.models}
-        progress = gauge(
-            "verify_progress_ratio",
-            "Share of the root's models verified in the current pass (1 between passes).",
-            ["root"],
-        )
-        last = gauge(
-            "verify_last_pass_timestamp_seconds",
-            "When the last full verification pass over the root ended (absent before the first).",
-            ["root"],
-        )
-        hashed = counter(
-            "verify_hashed_bytes",
-            "Bytes read and hashed by verification (files unchanged since their verdict are not read again).",
-            ["root"],
-        )
-        files = gauge(
-            "model_verified_files",
-            "Files of the model whose content matches the hash that names it (blob name or local-dir etag).",
-            MODEL,
-        )
-        size = gauge("model_verified_bytes", "Bytes of the model's files whose content matches their hash.", MODEL)
-        corrupt = gauge(
-            "model_corrupt_files",
-            "Files of the model whose content does not match the hash that names them: alert on > 0.",
-            MODEL,
-        )
-        other = gauge(
-            "model_unverifiable_files",
-            "Files of the model with no hash to check them against (plain layouts, non-hash etags).",
-            MODEL,
-        )
-        unread = gauge(
-            "model_unverified_files",
-            "Files of the model that could not be read, or changed while being read, in the last pass.",
-            MODEL,
-        )
+        roots, models = _root_families(), _model_families()
+        progress, last, hashed = roots
         for root in snapshot:
             progress.add_metric([root.name], root.progress)
             if root.last_pass:
                 last.add_metric([root.name], root.last_pass)
             hashed.add_metric([root.name], root.hashed_bytes)
             for m in root.models:
-                if (root.name, m.key) not in labels:
-                    continue
-                key = [root.name, *labels[(root.name, m.key)]]
-                files.add_metric(key, m.files)
-                size.add_metric(key, m.bytes)
-                corrupt.add_metric(key, len(m.corrupt))
-                other.add_metric(key, m.unverifiable)
-                unread.add_metric(key, m.unreadable)
-        yield from (progress, last, hashed, files, size, corrupt, other, unread)
+                if (root.name, m.key) in labels:
+                    key = [root.name, *labels[(root.name, m.key)]]
+                    values = (m.files, m.bytes, len(m.corrupt), m.unverifiable, m.unreadable)
+                    for family, value in zip(models, values, strict=True):
+                        family.add_metric(key, value)
+        yield from (*roots, *models)
+
+
+def _root_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, CounterMetricFamily]:
+    """Progress, last pass and bytes hashed, per root."""
+    return (
+        gauge(
+            "verify_progress_ratio",
+            "Share of the root's models verified in the current pass (1 between passes).",
+            ["root"],
+        ),
+        gauge(
+            "verify_last_pass_timestamp_seconds",
+            "When the last full verification pass over the root ended (absent before the first).",
+            ["root"],
+        ),
+        counter(
+            "verify_hashed_bytes",
+            "Bytes read and hashed by verification (files unchanged since their verdict are not read again).",
+            ["root"],
+        ),
+    )
+
+
+def _model_families() -> tuple[GaugeMetricFamily, ...]:
+    """Verified files and bytes, corrupt, unverifiable and unread files, per model."""
+    return (
+        gauge(
+            "model_verified_files",
+            "Files of the model whose content matches the hash that names it (blob name or local-dir etag).",
+            MODEL,
+        ),
+        gauge("model_verified_bytes", "Bytes of the model's files whose content matches their hash.", MODEL),
+        gauge(
+            "model_corrupt_files",
+            "Files of the model whose content does not match the hash that names them: alert on > 0.",
+            MODEL,
+        ),
+        gauge(
+            "model_unverifiable_files",
+            "Files of the model with no hash to check them against (plain layouts, non-hash etags).",
+            MODEL,
+        ),
+        gauge(
+            "model_unverified_files",
+            "Files of the model that could not be read, or changed while being read, in the last pass.",
+            MODEL,
+        ),
+    )
 
 
 @register("verify")
