@@ -55,6 +55,8 @@ def start_to_exact(path: str, root: str) -> tuple[float, float, float]:
                 wall = time.monotonic() - t0
                 size = _value(text, "modelcache_index_scan_duration_seconds", root=root, **{"pass": "size"})
                 return wall, size or 0.0, ex.status("VmRSS")
+            if ex.proc.poll() is not None:
+                raise RuntimeError(f"the exporter exited with {ex.proc.returncode}")
             if time.monotonic() - t0 > 900:
                 raise TimeoutError(path)
             time.sleep(0.05)
