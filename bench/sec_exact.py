@@ -14,10 +14,11 @@ from __future__ import annotations
 import itertools
 import re
 import subprocess
+import sys
 import threading
 import time
 
-from common import Row, timed_process
+from common import Row, render, timed_process
 from data import cache
 from exporter_proc import Exporter, get
 
@@ -145,8 +146,9 @@ def _p99(values: list[float]) -> float:
     return values[max(0, int(len(values) * 0.99) - 1)]
 
 
-def quiet(ex: Exporter, limit: float = 300.0) -> None:
-    """Wait until the exporter uses less than 2 % of a core over a second (the ledger's first seeding done)."""
+def quiet(ex: Exporter, limit: float = 60.0) -> None:
+    """Wait until the exporter uses less than 2 % of a core over a second (the ledger's first seeding done), for
+    at most `limit` seconds."""
     t_end = time.monotonic() + limit
     while time.monotonic() < t_end:
         cpu0 = ex.cpu_seconds()
@@ -217,12 +219,15 @@ def run(quick: bool) -> list[Row]:
     rows: list[Row] = []
     sizes = ["10k"] if quick else ["10k", "100k", "1M"]
     for name in sizes:
-        reps = 1 if quick else (3 if name == "1M" else 5)
-        rows += exact_rows(name, reps, cold=False)
+        rows += _shown(exact_rows(name, 1 if quick else 3, cold=False))
         if not quick:
-            rows += exact_rows(name, 2 if name == "1M" else 3, cold=True)
+            rows += _shown(exact_rows(name, 2, cold=True))
     for name in ["10k"] if quick else ["100k", "1M"]:
-        rows += scrape_rows(name)
-        if not quick:
-            rows += scrape_rows(name, "--no-collector.ledger")
+        rows += _shown(scrape_rows(name))
+    return rows
+
+
+def _shown(rows: list[Row]) -> list[Row]:
+    """`rows`, also printed at once on stderr (a long run that is stopped keeps what it measured)."""
+    print(render(rows), file=sys.stderr, flush=True)
     return rows
