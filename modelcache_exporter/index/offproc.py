@@ -38,6 +38,17 @@ def spawn_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority)
 
 
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down now: work not started is cancelled, and its processes are terminated rather than
+    left to finish (a niced worker on a loaded machine could otherwise hold its pipes for many seconds)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public handle before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            if proc.is_alive():
+                proc.terminate()
+
+
 class Background:
     """One pass's worker processes and the parts of the pass they have not returned yet."""
 
@@ -81,7 +92,7 @@ class Background:
             f.cancel()
         self._futures = []
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(self._pool)
             self._pool = None
 
 

@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-from modelcache_exporter.index.offproc import spawn_pool
+from modelcache_exporter.index.offproc import spawn_pool, stop_pool
 from modelcache_exporter.ledger.artifacts import artifact_size
 
 log = logging.getLogger(__name__)
@@ -65,5 +65,5 @@ class Reader:
     def close(self) -> None:
         """Stop the worker."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(self._pool)
             self._pool = None
