@@ -12,6 +12,9 @@ from prometheus_client import CollectorRegistry, write_to_textfile
 from prometheus_client.process_collector import ProcessCollector
 
 from modelcache_exporter import __version__
+from modelcache_exporter.access.checker import AccessChecker
+from modelcache_exporter.access.perms import Who, parse_who
+from modelcache_exporter.access.run import Place, required_places
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.collectors.base import ScrapeCollector, ScrapeTimer, Source
 from modelcache_exporter.collectors.catalog import build
@@ -49,6 +52,7 @@ class Exporter:
         self.index = self._new_index() if cfg.cache else None
         self.health = self._new_health(statvfs) if cfg.filesystem or cfg.diskstats or cfg.probe else []
         self.verifier = self._new_verifier() if cfg.cache and cfg.verify and cfg.verify_max_bytes_per_second else None
+        self.readable = self._new_readable() if cfg.cache and cfg.readable_by else None
         self.disk = DiskSampler(cfg.path_procfs, cfg.diskstats_interval) if cfg.diskstats else None
         self.events = overview.LastEvents()
         if self.logs is not None:
@@ -76,6 +80,13 @@ class Exporter:
         cfg = self.cfg
         path = os.path.join(cfg.path_state, "verify.sqlite")
         return Verifier(self._states, path, float(cfg.verify_max_bytes_per_second), cfg.verify_interval)
+
+    def _new_readable(self) -> AccessChecker:
+        who = parse_who(self.cfg.readable_by) or Who(0)  # set: checked when the configuration was loaded
+        return AccessChecker(self._states, who, self.cfg.readable_interval, self._required_places)
+
+    def _required_places(self, root: str) -> list[Place]:
+        return required_places(self.ledger.required if self.ledger else (), self.cfg.required, root)
 
     def _last_load(self) -> float | None:
         """The web UI's last measured load duration (None without a log monitor, or before a load was seen)."""
@@ -123,6 +134,7 @@ class Exporter:
             self.index,
             self.ledger,
             self.verifier,
+            self.readable,
             self.health,
             self.disk,
             self.logs,
@@ -151,6 +163,8 @@ class Exporter:
             self.index.start()
         if self.verifier is not None:
             self.verifier.start()
+        if self.readable is not None:
+            self.readable.start()
         for t in [*self.health, *([self.disk] if self.disk else [])]:
             t.start()
         if self.logs is not None:
@@ -182,6 +196,8 @@ class Exporter:
             self.logs.stop()
         if self.verifier is not None:
             self.verifier.stop()
+        if self.readable is not None:
+            self.readable.stop()
         if self.index is not None:
             self.index.stop()
         if self.ledger is not None and self.ledger.is_alive():

@@ -24,6 +24,7 @@ LAYERS = (
     ("index", "fshealth", "webui"),
     ("logs",),
     ("ledger", "integrity"),
+    ("access",),
     ("collectors",),
     ("web",),
     ("config",),

@@ -114,6 +114,16 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def parse_owner(text: str) -> str:
+    """`UID`, `UID:GID` or `UID:GID,GID...` (whole numbers), or "" for none -> the same text."""
+    value = str(text).strip()
+    if value and not re.fullmatch(r"[0-9]+(:[0-9]+(,[0-9]+)*)?", value):
+        raise ValueError(
+            f"{quoted(text)} is not UID, UID:GID or UID:GID,GID (whole numbers, as `id -u` and `id -G` print)"
+        )
+    return value
+
+
 def parser_for(kind: str) -> Callable[[str], Any]:
     """The parser for a field's declared parser name."""
     parsers: dict[str, Callable[[str], Any]] = {
@@ -124,5 +134,6 @@ def parser_for(kind: str) -> Callable[[str], Any]:
         "count": non_negative_int,
         "address": parse_listen_address,
         "paths": str,
+        "owner": parse_owner,
     }
     return parsers[kind]

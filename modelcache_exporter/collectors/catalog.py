@@ -12,13 +12,26 @@ from modelcache_exporter.collectors import (  # noqa: F401 (imported to register
     ledger,
     logs,
     probe,
+    readable,
     verify,
     webui,
 )
 from modelcache_exporter.collectors.base import Source
 from modelcache_exporter.collectors.registry import FACTORIES, Workers
 
-ORDER = ("cache", "index", "ledger", "verify", "filesystem", "diskstats", "probe", "logs", "webui", "exporter")
+ORDER = (
+    "cache",
+    "index",
+    "ledger",
+    "verify",
+    "readable",
+    "filesystem",
+    "diskstats",
+    "probe",
+    "logs",
+    "webui",
+    "exporter",
+)
 
 
 def build(workers: Workers) -> list[Source]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from modelcache_exporter.access.checker import AccessChecker
 from modelcache_exporter.collectors.base import Source
 from modelcache_exporter.fshealth.health import RootHealth
 from modelcache_exporter.fshealth.sampler import DiskSampler
@@ -25,6 +26,7 @@ class Workers:
     index: CacheIndex | None
     ledger: Ledger | None
     verifier: Verifier | None
+    readable: AccessChecker | None
     health: Sequence[RootHealth]
     disk: DiskSampler | None
     logs: LogMonitor | None

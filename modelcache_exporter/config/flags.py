@@ -284,6 +284,20 @@ class Config:
     required_interval: float = opt(
         "collector.required.interval", "duration", 30.0, "How often the required models are checked."
     )
+    readable_by: str = opt(
+        "collector.required.readable-by",
+        "owner",
+        "",
+        "The web UI's user as UID, UID:GID or UID:GID,GID (its groups; the first is its primary group): count "
+        "the files and folders of every model it could not read (owner, mode bits, POSIX ACLs), in a worker process.",
+        metavar="UID[:GID,...]",
+    )
+    readable_interval: float = opt(
+        "collector.required.readable-by.interval",
+        "duration",
+        300.0,
+        "How often every model is checked for the readable-by user (and 10s after the index sees a change).",
+    )
     required: tuple[Requirement, ...] = ()
     verify: bool = opt(
         "collector.verify",

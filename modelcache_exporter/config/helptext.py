@@ -28,7 +28,14 @@ TITLES = {
     "verify": "Offline verification",
 }
 _PLACEHOLDERS = {"duration": "DURATION", "int": "N", "count": "N", "address": "HOST:PORT", "paths": "PATH"}
-_EXAMPLES = {"duration": "30s", "int": "10", "count": "10", "address": "127.0.0.1:10860", "paths": "/models/hub"}
+_EXAMPLES = {
+    "duration": "30s",
+    "int": "10",
+    "count": "10",
+    "address": "127.0.0.1:10860",
+    "paths": "/models/hub",
+    "owner": "1000:1000",
+}
 
 
 def group_of(f: Any) -> str:
