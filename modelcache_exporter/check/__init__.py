@@ -31,6 +31,7 @@ EPILOG = """exit status:
      content does not match its hash (each named on a CORRUPT line):
      a root does not exist, is not a folder or cannot be read; part of a root cannot be read (permission);
      a required model is missing, incomplete, unreadable or still being downloaded;
+     with --collector.required.readable-by=UID[:GID], a model that user cannot read (on an UNREADABLE line);
      with --fail-on-ephemeral, a root on storage lost at restart (tmpfs, a container's overlay, an emptyDir)
   2  invalid configuration or usage (one line on stderr)
   A closed output (check | head -1) ends quietly with the same status: the verdict does not depend on who reads.

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from modelcache_exporter.check import readable
 from modelcache_exporter.check.access import root_access, unique_roots
 from modelcache_exporter.check.nextstart import next_start
 from modelcache_exporter.check.partials import describe, snapshot_names
@@ -171,7 +172,8 @@ def report(cfg: Config, fail_on_ephemeral: bool) -> tuple[dict[str, Any], int]:
     states, roots = [s for s, _ in pairs], [r for _, r in pairs]
     partials = {(r["name"], d["path"]): d for r in roots for d in r["downloads"]}
     required = required_report(cfg.required, states, roots, partials)
-    failed = failures(roots, required, fail_on_ephemeral)
+    access = readable.readable_report(cfg.readable_by, cfg.required, states)
+    failed = failures(roots, required, fail_on_ephemeral) + readable.failures(access)
     doc = {
         "time": time.time(),
         "notes": notes,
@@ -180,6 +182,7 @@ def report(cfg: Config, fail_on_ephemeral: bool) -> tuple[dict[str, Any], int]:
         "ok": not failed,
         "failures": failed,
         "required": required,
+        "readable": access,
         "next_start": next_start(cfg.required, states, cfg.path_state, float(cfg.ledger_default_throughput)),
     }
     return doc, 0 if not failed else 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from modelcache_exporter.check import readable
 from modelcache_exporter.check.words import age, count, short, size
 
 HEADLINE = {"missing": "DOES NOT EXIST", "not_a_folder": "NOT A FOLDER", "unreadable": "CANNOT BE READ"}
@@ -141,6 +142,8 @@ def render(doc: dict[str, Any]) -> str:
         for s in doc["required"]:
             lines += _required(s)
         lines.append("")
+    if doc.get("readable"):
+        lines += [*readable.render(doc["readable"]), ""]
     if doc.get("next_start"):
         lines += [*_next_start(doc["next_start"]), ""]
     lines += [*_ledger(doc["ledger"]), ""]
