@@ -71,6 +71,8 @@ THRESHOLDS: dict[str, Any] = {
     "required_missing_for": "10m",
     "required_incomplete_for": "15m",
     "corrupt_file_for": "5m",  # a verdict stands until the file changes: this only absorbs scrape gaps
+    # keep above the longest copy: rsync writes each file as root-only temporary first, then fixes its owner
+    "unreadable_for": "15m",
     "drift_for": "1h",
     # the fleet: hosts may disagree this long while a sync runs (keep above the longest rsync)
     "fleet_sync_window": "30m",

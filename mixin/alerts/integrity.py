@@ -1,4 +1,5 @@
-"""CorruptFile, warning and critical: a cached file's content no longer matches the hash that names it."""
+"""CorruptFile, warning and critical: a cached file's content no longer matches the hash that names it.
+RequiredModelUnreadable, critical: the web UI's user cannot read a required model that is there."""
 
 from __future__ import annotations
 
@@ -28,5 +29,16 @@ def integrity(t: Thresholds) -> list[Alert]:
             "{{ $labels.root }} on {{ $labels.instance }} no longer match the hash that names them: the web UI "
             "fails to load it, or downloads it again at its next start.",
             t["corrupt_file_for"],
+        ),
+        Alert(
+            "RequiredModelUnreadable",
+            "critical",
+            "(modelcache_required_model_unreadable_files{sel} + modelcache_required_model_unreadable_folders{sel})"
+            " > 0",
+            "The web UI's user cannot read a required model.",
+            '{{ $value | printf "%.0f" }} file(s) or folder(s) of required model {{ $labels.model }} in cache '
+            "root {{ $labels.root }} on {{ $labels.instance }} cannot be read by the web UI's user: the files are "
+            "there, but it downloads the model again at its next start (or fails offline).",
+            t["unreadable_for"],
         ),
     ]
