@@ -58,6 +58,8 @@ def _config(tmp: Path, cache: Path, log: Path) -> Path:
         ],
         "required": [{"hub": "org/tts", "root": "hub"}, {"hub": "org/absent"}],  # found nowhere: root=""
         "logs": [{"name": "webui", "path": str(log)}],
+        # the web UI as another user: the cache written by this test's user (umask 022) is readable by it
+        "collector": {"required": {"readable-by": {"enabled": "65534:65534", "interval": "1s"}}},
     }
     path.write_text(yaml.safe_dump(doc))
     return path
@@ -110,6 +112,7 @@ def play(s: Scenario) -> None:
     run_download(s.hub, repo_id="org/tts", cache_dir=str(s.cache))  # the 30-minute first start again
     has(s, "modelcache_unexpected_redownloads_total", 3.0, root="hub", repo="org/tts")
     has(s, "modelcache_required_model_complete", 1.0, root="hub", model="org/tts")
+    has(s, "modelcache_required_model_unreadable_files", 0.0, root="hub", model="org/tts")
     damage(s)
 
 

@@ -46,6 +46,8 @@ def test_metrics_match_the_golden_file(tmp_path: Path) -> None:
         "0",
         "--collector.required.profile",
         "indextts2",  # none of them in the fixture: the next-start forecast counts them unknown
+        "--collector.required.readable-by",
+        "65534:65534",
     ]
     with InProcess(args) as ex:
         ex.wait("modelcache_index_verified", lambda v: v == 1, root="hub")
@@ -53,6 +55,7 @@ def test_metrics_match_the_golden_file(tmp_path: Path) -> None:
         ex.wait("modelcache_ledger_artifacts", lambda v: v == 12, root="hub")
         ex.wait("modelcache_ledger_artifacts", lambda v: v == 0, root="missing")
         ex.wait("modelcache_verify_progress_ratio", lambda v: v == 1, 30, root="hub")
+        ex.wait("modelcache_readable_last_check_timestamp_seconds", lambda v: v is not None, 30, root="hub")
         text = stable_text(ex.text(), tmp_path)
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.write_text(text)
