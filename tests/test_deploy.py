@@ -25,6 +25,7 @@ import requests
 import yaml
 from helpers import REPO_ROOT, free_port, require_tool, wait_for
 
+from modelcache_exporter.access.perms import Who, parse_who
 from modelcache_exporter.config.parser import parse
 
 COMPOSE = REPO_ROOT / "deploy" / "compose"
@@ -155,6 +156,12 @@ def test_compose_sidecar_configuration(compose: dict[str, Any]) -> None:
     assert re.search(cfg.webui_process_pattern, " ".join(webui["command"]))
     assert cfg.webui_ready_url == "http://indextts2:7860/"  # the service name, and the port webui.py serves
     assert "--port 7860" in " ".join(webui["command"])
+    # the files are checked as readable by exactly the user the web UI runs as
+    readable_by = sidecar["environment"]["MODELCACHE_COLLECTOR_REQUIRED_READABLE_BY"]
+    assert readable_by == webui["user"]
+    assert parse_who(re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", readable_by)) == Who(0, frozenset({0}), 0)  # defaults
+    environ = {"MODELCACHE_COLLECTOR_REQUIRED_READABLE_BY": "1000:1000"}
+    assert parse(["--config.file", str(COMPOSE / "modelcache.yml")], environ=environ).readable_by == "1000:1000"
 
 
 def test_compose_prometheus_scrapes_the_job_the_rules_select(compose: dict[str, Any], tmp_path: Path) -> None:
@@ -366,6 +373,11 @@ def test_kubernetes_sidecar_configuration(kube: dict[tuple[str, str], dict[str, 
     assert [s.path for s in cfg.log_sources] == [re.search(r"tee -a (\S+)$", command).group(1)]  # type: ignore[union-attr]
     assert re.search(cfg.webui_process_pattern, command)
     assert cfg.webui_ready_url == f"http://127.0.0.1:{webui['ports'][0]['containerPort']}/"  # same pod network
+    # the files are checked as readable by the web UI's user and groups (the pod's fsGroup a supplementary one)
+    who, sc = parse_who(cfg.readable_by), webui["securityContext"]
+    groups = frozenset({sc["runAsGroup"], pod["securityContext"]["fsGroup"]})
+    assert who == Who(sc["runAsUser"], groups, sc["runAsGroup"])
+    assert who.uid != 0 and sc["allowPrivilegeEscalation"] is False
     # the same sidecar settings as the compose example, but for the ready URL
     compose = sidecar_config(COMPOSE / "modelcache.yml")
     assert [(r.name, r.path, r.layout) for r in cfg.roots] == [(r.name, r.path, r.layout) for r in compose.roots]
