@@ -33,6 +33,8 @@ REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 IGNORED_ROOT_ENTRIES = frozenset({".locks", "CACHEDIR.TAG", ".DS_Store", "Thumbs.db", "desktop.ini", "version.txt"})
 
 
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
 def parse_repo_dirname(name: str) -> tuple[str, str] | None:
     """`models--org--name` -> `("model", "org/name")`; None when it is not a repo folder name."""
     prefix, sep, rest = name.partition("--")
@@ -58,17 +60,24 @@ def _scan_blobs(
         corruption["external_link"] += 1
         return blobs, partial, True
     try:
-        with os.scandir(bdir) as it:
+        fd = os.open(bdir, _DIR_FLAGS)  # entries by name in it: no path walk per blob
+    except FileNotFoundError:
+        return blobs, partial, True
+    except OSError as exc:
+        errors.append(error_from_os(exc, f"{key}/blobs"))
+        return blobs, partial, False
+    try:
+        with os.scandir(fd) as it:
             for e in it:
                 name = e.name
                 try:
                     if e.is_symlink():
-                        target = os.readlink(e.path)
+                        target = os.readlink(name, dir_fd=fd)
                         local = store is None or not _points_into(target, bdir, store)
                         if local and not inside(root, os.path.join(bdir, target)):
                             corruption["external_link"] += 1
                             continue
-                        st = os.stat(e.path)
+                        st = os.stat(name, dir_fd=fd)
                     else:
                         st = e.stat(follow_symlinks=False)
                         if not stat.S_ISREG(st.st_mode):
@@ -83,11 +92,11 @@ def _scan_blobs(
                     partial.append(_incomplete(f"{key}/blobs/{name}", st))
                 elif not name.startswith("."):
                     blobs[name] = (st.st_size, st.st_blocks * 512, st.st_mtime, local)
-    except FileNotFoundError:
-        return blobs, partial, True
     except OSError as exc:
         errors.append(error_from_os(exc, f"{key}/blobs"))
         return blobs, partial, False
+    finally:
+        os.close(fd)
     return blobs, partial, True
 
 

@@ -203,12 +203,15 @@ def _walk_error(exc: OSError, top: str, key: str, errors: list[ScanError]) -> No
 
 
 def count_files(top: str) -> int:
-    total = 0
+    """Files under folder `top` (0 when it is missing, unreadable or a link: not followed)."""
+    try:
+        first = os.scandir(top)  # most repos have no `.no_exist`: one failed call, no walk
+    except OSError:
+        return 0
+    first.close()
     if os.path.islink(top):
         return 0
-    for _dirpath, _dirs, files in os.walk(top):
-        total += len(files)
-    return total
+    return sum(len(files) for _dirpath, _dirs, files in os.walk(top))
 
 
 def single_snapshot_match(repo: str) -> tuple[str, int] | None:
@@ -231,22 +234,37 @@ def single_snapshot_match(repo: str) -> tuple[str, int] | None:
         return None
     if len(snaps) != 1 or not snaps[0].is_dir(follow_symlinks=False) or not names:
         return None
+    seen = _links_to(snaps[0].path, names)
+    if seen is None:
+        return None
+    return (snaps[0].name, len(seen)) if seen == names else None
+
+
+def _links_to(top: str, names: set[str]) -> set[str] | None:
+    """The blob names the links under folder `top` point to, each at most once; None when an entry is not a
+    link `../(../)*blobs/<one of names>` or a name is linked twice (or on any error). Each folder is opened
+    once and each link read by its name in it (`readlink(name, dir_fd)`: no path walk per link)."""
     seen: set[str] = set()
-    stack = [(snaps[0].path, 0)]
+    stack = [(top, 0)]
+    readlink, flags = os.readlink, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         while stack:
             path, depth = stack.pop()
             prefix = _PREFIXES[depth] if depth < len(_PREFIXES) else "\0"
-            with os.scandir(path) as it:
-                for e in it:
-                    if e.is_dir(follow_symlinks=False):
-                        stack.append((e.path, depth + 1))
-                        continue
-                    target = os.readlink(e.path) if e.is_symlink() else ""
-                    name = target[len(prefix) :]
-                    if not target.startswith(prefix) or name not in names or name in seen:
-                        return None
-                    seen.add(name)
+            cut, fd = len(prefix), os.open(path, flags)
+            try:
+                with os.scandir(fd) as it:
+                    for e in it:
+                        if e.is_dir(follow_symlinks=False):
+                            stack.append((os.path.join(path, e.name), depth + 1))
+                            continue
+                        target = readlink(e.name, dir_fd=fd) if e.is_symlink() else ""
+                        blob = target[cut:]
+                        if not target.startswith(prefix) or blob not in names or blob in seen:
+                            return None
+                        seen.add(blob)
+            finally:
+                os.close(fd)
     except OSError:
         return None
-    return (snaps[0].name, len(seen)) if seen == names else None
+    return seen
