@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 from modelcache_exporter.base.log import kv
-from modelcache_exporter.index.offproc import Background, Unavailable, parts
+from modelcache_exporter.index.offproc import Background, Unavailable, parts, stop_pool
 from modelcache_exporter.layouts.work import LinkRead, link_part, read_one
 from modelcache_exporter.scan.model import Model
 
@@ -47,13 +48,16 @@ class LinkPass:
         """Workers are reading: nothing for the root's thread to do until a part comes back (it is woken)."""
         return self._bg is not None and self._bg.busy
 
-    def start(self, keys: list[str], files: int) -> str:
-        """Begin reading `keys` (a root of `files` files); where they are read: `workers` or `here`."""
+    def start(self, keys: list[str], files: int, pool: ProcessPoolExecutor | None = None) -> str:
+        """Begin reading `keys` (a root of `files` files); where they are read: `workers` or `here`. `pool`:
+        the size pass's worker processes, already running (used, or stopped when the links are read here)."""
         self.close()
         self.started = time.monotonic()
         if files < IN_PROCESS_FILES or self.workers < 1 or not keys:
+            if pool is not None:
+                stop_pool(pool)
             return "here"
-        bg = Background(self.workers, self.wake)
+        bg = Background(self.workers, self.wake, pool)
         try:
             bg.submit(link_part, [(self.path, part) for part in parts(keys, self.workers)])
         except Unavailable as exc:

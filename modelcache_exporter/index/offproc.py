@@ -28,14 +28,35 @@ class Unavailable(Exception):
     """The worker processes could not start, or died mid-pass."""
 
 
-def _lower_priority() -> None:
+def _lower_priority(niceness: int) -> None:
     with contextlib.suppress(OSError):
-        os.nice(NICENESS)
+        os.nice(niceness)
 
 
-def spawn_pool(workers: int) -> ProcessPoolExecutor:
-    """`workers` spawned processes at a lower CPU priority than the exporter (they start on first use)."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority)
+def spawn_pool(workers: int, niceness: int = NICENESS) -> ProcessPoolExecutor:
+    """`workers` spawned processes at a lower CPU priority than the exporter, by `niceness` (they start on
+    first use)."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_lower_priority, initargs=(niceness,))
+
+
+class LazyPool:
+    """A pool made on first use (`get`) and handed on (`take`): one pass's processes kept for the next."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def get(self) -> ProcessPoolExecutor:
+        """The pool, made now if it was not (OSError where processes cannot be made: no /dev/shm, a sandbox)."""
+        if self._pool is None:
+            self._pool = spawn_pool(self.workers)
+        return self._pool
+
+    def take(self) -> ProcessPoolExecutor | None:
+        """The pool if it was made (now the caller's to stop), else None."""
+        pool, self._pool = self._pool, None
+        return pool
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -52,9 +73,10 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
 class Background:
     """One pass's worker processes and the parts of the pass they have not returned yet."""
 
-    def __init__(self, workers: int, wake: Callable[[], None]) -> None:
+    def __init__(self, workers: int, wake: Callable[[], None], pool: ProcessPoolExecutor | None = None) -> None:
+        """`pool`: processes already started (by the size pass before it), adopted: stopped with the pass."""
         self.workers, self.wake = max(1, workers), wake
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: ProcessPoolExecutor | None = pool
         self._futures: list[Future[Any]] = []
 
     @property

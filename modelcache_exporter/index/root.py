@@ -24,6 +24,7 @@ from modelcache_exporter.base.log import kv
 from modelcache_exporter.index import upkeep, watching, worker
 from modelcache_exporter.index.actions import log_new_errors
 from modelcache_exporter.index.layouts import LayoutOps
+from modelcache_exporter.index.offproc import LazyPool, stop_pool
 from modelcache_exporter.index.parallel import scan_parallel
 from modelcache_exporter.index.rootcore import RootCore
 from modelcache_exporter.index.schedule import Tick
@@ -161,14 +162,24 @@ class RootIndex(RootCore):
     def _cold_scan(self, layout: str) -> None:
         """The size pass (in worker processes the first time), then the models told to the listeners."""
         assert self.index.ops is not None
-        t0 = time.monotonic()
-        result = scan_parallel(self.index.ops, self.settings.scan_workers if self._cold else 0)
+        t0, workers = time.monotonic(), self.settings.scan_workers if self._cold else 0
+        # one set of worker processes for the size pass and the link pass after it (spawned on first use)
+        lazy = LazyPool(workers) if layout == "hf-hub" and workers >= 2 else None
+        try:
+            result = scan_parallel(self.index.ops, workers, lazy)
+        except BaseException:
+            if lazy is not None and (made := lazy.take()) is not None:
+                stop_pool(made)
+            raise
+        pool = lazy.take() if lazy is not None else None
         self.record_scan("size" if layout == "hf-hub" else "reconcile", t0)
         self.index.models = {m.key: m for m in result.models}
         self.index.extras = result.extras
         self.index.unverified = [m.key for m in result.models if not m.verified]
         if self.index.unverified:
-            self.links.start(list(self.index.unverified), sum(m.files for m in result.models))
+            self.links.start(list(self.index.unverified), sum(m.files for m in result.models), pool)
+        elif pool is not None:
+            stop_pool(pool)
         for m in result.models:
             log_new_errors(self.cfg.name, None, m)
             self.notify(m.key, None, m, initial=True)

@@ -18,6 +18,7 @@ from modelcache_exporter.ledger.forecast import MIN_BYTES, MIN_SECONDS, SAMPLES,
 from modelcache_exporter.ledger.partials import locks_held, read_proc_locks, stalled
 from modelcache_exporter.ledger.required import Requirement, Status, evaluate
 from modelcache_exporter.ledger.settings import LedgerSettings
+from modelcache_exporter.ledger.startgate import StartGate
 from modelcache_exporter.ledger.stats import Counters
 from modelcache_exporter.ledger.store import Store
 from modelcache_exporter.ledger.sync import LedgerSync
@@ -55,6 +56,7 @@ class Ledger(threading.Thread):
         self._queue: deque[tuple[str, RootRef, str, Model | None, bool]] = deque()
         self._logs: deque[LogEvent] = deque()
         self._halt = threading.Event()
+        self._gate = StartGate()
         self._next_required = 0.0
         #: models the index listed in its first scan of each root since it (re)appeared
         self._listed: dict[str, set[str]] = {}
@@ -108,9 +110,12 @@ class Ledger(threading.Thread):
 
     def run(self) -> None:
         while True:
+            gated = not self._halt.is_set() and not self._open()
             with self._cond:
-                if not self._queue and not self._halt.is_set():
+                if (gated or not self._queue) and not self._halt.is_set():
                     self._cond.wait(self.settings.tick)
+                if gated:  # the index's first passes come first: nothing is read yet, all stays queued
+                    continue
                 batch, logs = list(self._queue), list(self._logs)
                 self._queue.clear()
                 self._logs.clear()
@@ -129,6 +134,19 @@ class Ledger(threading.Thread):
                 self.sync.reader.close()
                 self.store.close()
                 return
+
+    def _open(self) -> bool:
+        """Whether the ledger may read the cache yet (`startgate`); says once how long it waited."""
+        if self._gate.opened_after is not None:
+            return True
+        if not self._gate.open(self.states()):
+            return False
+        if self._gate.opened_after and self._gate.opened_after >= 1.0:
+            log.info(
+                "download ledger reads the cache now that its sizes are exact",
+                extra=kv(waited_seconds=round(self._gate.opened_after, 1)),
+            )
+        return True
 
     def _handle(self, kind: str, ref: RootRef, key: str, model: Model | None, initial: bool) -> None:
         if kind == "model":

@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-from modelcache_exporter.index.offproc import spawn_pool, stop_pool
+from modelcache_exporter.index.offproc import NICENESS, spawn_pool, stop_pool
 from modelcache_exporter.ledger.artifacts import artifact_size
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,9 @@ R = TypeVar("R")
 BIG_FILES = 500
 #: A worker unused this long is stopped (it is started again when needed).
 IDLE_SECONDS = 30.0
+#: The worker's nice increment: below the index's workers (nice 5), so that on a first start the ledger's
+#: reads of a big cache take the CPU the link pass leaves, and exact sizes are not delayed by history.
+READ_NICENESS = NICENESS + 10
 
 
 def sizes_of(root: str, layout: str, key: str, idents: list[str]) -> list[int]:
@@ -48,7 +51,7 @@ class Reader:
             return fn(*args)
         try:
             if self._pool is None:
-                self._pool = spawn_pool(1)
+                self._pool = spawn_pool(1, READ_NICENESS)
             self._used = time.monotonic()
             return self._pool.submit(fn, *args).result()
         except (BrokenProcessPool, RuntimeError, pickle.PicklingError) as exc:
