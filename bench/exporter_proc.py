@@ -61,6 +61,8 @@ class Exporter:
                     return time.monotonic() - t0
             except OSError:
                 pass
+            if self.proc.poll() is not None:  # e.g. its port was taken between free_port() and its bind
+                raise RuntimeError(f"the exporter exited with {self.proc.returncode} before {needle}")
             time.sleep(0.1)
         raise TimeoutError(needle)
 
