@@ -2,9 +2,9 @@
 
 - The size pass and the link pass after it share one set of worker processes (spawned once), and the index
   ends exact, equal to a full scan done here.
-- The ledger's reads wait for the index: while a present root is not yet exact (its link pass running) or not
-  yet indexed, the gate is closed; a missing or unreadable root does not hold it; after `MAX_WAIT` it opens
-  whatever the index does; once open it stays open.
+- The ledger's reads wait for the index: while a big root (link pass in workers) is not yet exact the gate is
+  closed; a small, missing or unreadable root does not hold it; after `MAX_WAIT` it opens whatever the index
+  does; once open (every root indexed, none busy) it stays open.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from modelcache_exporter.index import linkpass, offproc, parallel
 from modelcache_exporter.index.root import RootIndex
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.index.types import IndexSettings
-from modelcache_exporter.ledger.startgate import StartGate, index_busy
+from modelcache_exporter.ledger.startgate import BIG_FILES, StartGate, index_busy
 from modelcache_exporter.scan import hub as hubscan
 
 FILES = {"config.json": b'{"a": 1}\n', "sub/vocab.txt": b"a\nb\n", "model.safetensors": b"\x01" * 5000}
@@ -63,18 +63,22 @@ def _root(**fields: object) -> RootState:
     return RootState(name="r", path="/r", layout="hf-hub", origin="flag", **fields)  # type: ignore[arg-type]
 
 
-def test_the_ledger_waits_until_every_present_root_is_exact() -> None:
-    indexing = _root()  # not indexed yet
-    linking = _root(present=True, ready=True, verified=False)
-    exact = _root(present=True, ready=True, verified=True)
+def test_the_ledger_waits_while_a_big_root_is_not_yet_exact() -> None:
+    big, small = BIG_FILES, BIG_FILES - 1
+    indexing = _root()  # not indexed yet: nothing of it reaches the ledger, which may go on
+    linking = _root(present=True, ready=True, verified=False, files=big)
+    exact = _root(present=True, ready=True, verified=True, files=big)
+    small_linking = _root(present=True, ready=True, verified=False, files=small)  # done in a moment: no wait
     missing = _root(present=False, ready=True)
-    unreadable = _root(present=True, ready=True, problem="permission denied")
-    assert index_busy([indexing]) and index_busy([exact, linking])
-    assert not index_busy([exact, missing, unreadable]) and not index_busy([])
+    unreadable = _root(present=True, ready=True, problem="permission denied", files=big)
+    assert index_busy([exact, linking]) and not index_busy([indexing])
+    assert not index_busy([exact, small_linking, missing, unreadable]) and not index_busy([])
     gate = StartGate(max_wait=60)
+    assert gate.open([]) and gate.opened_after is None  # the index not started yet
+    assert gate.open([indexing, exact]) and gate.opened_after is None  # not latched before every root is indexed
     assert not gate.open([linking]) and gate.opened_after is None
     assert gate.open([exact])
-    assert gate.open([linking])  # open for good: a later pass does not hold history back
+    assert gate.opened_after is not None and gate.open([linking])  # open for good: later passes hold nothing
     late = StartGate(max_wait=0.05)
     assert not late.open([linking])
     time.sleep(0.06)

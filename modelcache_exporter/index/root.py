@@ -108,6 +108,7 @@ class RootIndex(RootCore):
         if mode == "poll":
             self.schedule.at(Tick.POLL, now + self.settings.poll)
         self.publish(present=True, ready=True, verified=not self.index.unverified, mode=mode, problem="")
+        self._tell_listeners()  # after the state: a listener woken by them sees the root indexed (and how big)
         seconds, models = round(time.monotonic() - t0, 3), len(self.index.models)
         log.info(
             "cache root indexed",
@@ -180,7 +181,10 @@ class RootIndex(RootCore):
             self.links.start(list(self.index.unverified), sum(m.files for m in result.models), pool)
         elif pool is not None:
             stop_pool(pool)
-        for m in result.models:
+
+    def _tell_listeners(self) -> None:
+        """Every model of the cold scan told to the listeners as first seen, then the root as indexed."""
+        for m in sorted(self.index.models.values(), key=lambda m: m.key):
             log_new_errors(self.cfg.name, None, m)
             self.notify(m.key, None, m, initial=True)
         self.root_event("indexed")

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 #: Retries of a model that cannot be read: the first on the next tick, then after 1 s, 2 s, 4 s... at most 5 min
 #: apart (a model that stays unreadable, e.g. a folder chain deeper than PATH_MAX, must not cost a core).
 RETRY_FIRST, RETRY_MAX = 1.0, 300.0
+#: How often a held ledger looks whether the index's first link pass is over.
+GATED_POLL = 0.2
 
 
 class Ledger(threading.Thread):
@@ -110,12 +112,13 @@ class Ledger(threading.Thread):
 
     def run(self) -> None:
         while True:
-            gated = not self._halt.is_set() and not self._open()
             with self._cond:
-                if (gated or not self._queue) and not self._halt.is_set():
+                if not self._queue and not self._halt.is_set():
                     self._cond.wait(self.settings.tick)
-                if gated:  # the index's first passes come first: nothing is read yet, all stays queued
-                    continue
+            if not self._halt.is_set() and not self._open():
+                self._halt.wait(GATED_POLL)  # a big root's first link pass comes first: all stays queued
+                continue
+            with self._cond:
                 batch, logs = list(self._queue), list(self._logs)
                 self._queue.clear()
                 self._logs.clear()
