@@ -179,7 +179,12 @@ class Exporter:
 
     def _encode_loop(self) -> None:
         """Encode what changed before scrapes ask for it (`ScrapeCollector.prepare`), every ENCODE_AHEAD s."""
-        while not self._halt.wait(ENCODE_AHEAD):
+        self.scrape.ahead = True
+        while not self._halt.is_set():
+            self.scrape.wanted.wait(ENCODE_AHEAD)  # at once when a scrape served a previous encoding
+            self.scrape.wanted.clear()
+            if self._halt.is_set():
+                break
             try:
                 self.scrape.prepare()
             except Exception:
