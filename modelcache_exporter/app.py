@@ -179,12 +179,7 @@ class Exporter:
 
     def _encode_loop(self) -> None:
         """Encode what changed before scrapes ask for it (`ScrapeCollector.prepare`), every ENCODE_AHEAD s."""
-        self.scrape.ahead = True
-        while not self._halt.is_set():
-            self.scrape.wanted.wait(ENCODE_AHEAD)  # at once when a scrape served a previous encoding
-            self.scrape.wanted.clear()
-            if self._halt.is_set():
-                break
+        while not self._halt.wait(ENCODE_AHEAD):
             try:
                 self.scrape.prepare()
             except Exception:

@@ -25,10 +25,6 @@ from modelcache_exporter.collectors.families import PREFIX, gauge, text_labels
 from modelcache_exporter.collectors.flight import SingleFlight
 
 log = logging.getLogger(__name__)
-#: How long after a source changed a scrape may still serve its previous encoding, while the encoding thread
-#: makes the new one (a publish of the index's link pass re-encodes hundreds of models): scrapes stay flat, and
-#: what they show is at most this old.
-STALE_SECONDS = 0.5
 
 
 class Source(Protocol):
@@ -66,11 +62,6 @@ class ScrapeCollector(Collector):
         self._lock = threading.Lock()
         self.flight: SingleFlight[bytes] = SingleFlight()
         self._asked: set[bool] = {False}  # the formats scrapes asked for (OpenMetrics: True), text to begin with
-        #: set by a scrape that served a previous encoding: the encoding thread (`prepare`) is wanted now
-        self.wanted = threading.Event()
-        #: whether a thread encodes ahead (`prepare`); only then may a scrape serve a previous encoding
-        self.ahead = False
-        self._newer: dict[str, tuple[object, float]] = {}  # source -> (its cached key, when first found outdated)
 
     def describe(self) -> list[Metric]:
         """Nothing: registering must not trigger a collection."""
@@ -161,24 +152,10 @@ class ScrapeCollector(Collector):
             return encode(text_labels(source.collect()), om)
         key = key_fn()
         hit = self._cache.get(source.name)
-        if hit is not None and hit.key != key and om in hit.raw and self._may_wait(source.name, hit.key):
-            self.wanted.set()
-            return hit  # the previous encoding, at most STALE_SECONDS old: the encoding thread does the new one
         if hit is None or hit.key != key:
             hit = self._cache[source.name] = Cached(key, text_labels(source.collect()))
         hit.body(om, False)  # encode now (once per format): a failure here is this source's, and is not kept
         return hit
-
-    def _may_wait(self, name: str, cached: object) -> bool:
-        """Whether source `name`'s encoding at key `cached`, now outdated, became so recently enough
-        (`STALE_SECONDS`, from the first scrape that found it outdated) for a scrape to serve it while the
-        encoding thread makes the new one. Bounded however often the source changes, and if that thread fails."""
-        if not self.ahead:
-            return False
-        now, seen = time.monotonic(), self._newer.get(name)
-        if seen is None or seen[0] != cached:
-            self._newer[name] = seen = (cached, now)
-        return now - seen[1] < STALE_SECONDS
 
     @staticmethod
     def _meta() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
