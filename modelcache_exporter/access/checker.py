@@ -10,7 +10,6 @@ changes nothing the index sees: it shows at the next pass. Scrapes read `snapsho
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from modelcache_exporter.access.perms import Who
 from modelcache_exporter.access.run import Place, RootAccess, root_access
 from modelcache_exporter.base.log import kv
-from modelcache_exporter.index.offproc import Background, Unavailable
+from modelcache_exporter.index.offproc import StepThread, Unavailable
 from modelcache_exporter.index.state import RootState
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ class RootReadable:
     checked: float
 
 
-class AccessChecker(threading.Thread):
+class AccessChecker(StepThread):
     """Checks every root for user `who`; `places(root name)` gives the required models' folders in it."""
 
     def __init__(
@@ -45,34 +44,17 @@ class AccessChecker(threading.Thread):
         interval: float,
         places: Callable[[str], list[Place]],
     ) -> None:
-        super().__init__(name="readable", daemon=True)
+        super().__init__("readable", "access check failed")
         self.states, self.who, self.interval, self.places = states, who, interval, places
-        self._halt, self._wake = threading.Event(), threading.Event()
         self._roots: dict[str, RootReadable] = {}
         self._due: dict[str, float] = {}
         self._began: dict[str, float] = {}
         self._places: dict[str, list[Place]] = {}
-        self._bg = Background(1, self._wake.set)
         self._out: str | None = None
 
     def snapshot(self) -> tuple[RootReadable, ...]:
         """The last check of every root checked."""
         return tuple(self._roots.values())
-
-    def stop(self) -> None:
-        """Stop checking (the worker is stopped)."""
-        self._halt.set()
-        self._wake.set()
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            try:
-                self._step()
-            except Exception:
-                log.exception("access check failed")
-            self._wake.wait(1.0)
-            self._wake.clear()
-        self._bg.close()
 
     def _step(self) -> None:
         if self._out is not None:
@@ -108,7 +90,8 @@ class AccessChecker(threading.Thread):
             done = self._bg.take()
         except Unavailable as exc:
             log.warning("access check worker failed (%s); retrying", exc)
-            self._bg, self._out = Background(1, self._wake.set), None
+            self._renew()
+            self._out = None
             self._due[name] = 0.0
             return
         if done:

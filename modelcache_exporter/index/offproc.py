@@ -11,8 +11,10 @@ Workers that cannot start, or that die, raise `Unavailable`: the caller then doe
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -128,3 +130,36 @@ def parts(keys: list[str], workers: int) -> list[list[str]]:
     """`keys` dealt into about PARTS_PER_WORKER parts per worker (round robin: big and small repos mix)."""
     n = max(1, min(len(keys), workers * PARTS_PER_WORKER))
     return [keys[i::n] for i in range(n) if keys[i::n]]
+
+
+class StepThread(threading.Thread):
+    """A background thread that owns one worker process (`bg`): `step()` about once a second, or at once when
+    the worker finishes a part (`wake`); a failing step is logged (`what`) and the next one runs."""
+
+    def __init__(self, name: str, what: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self.what = what
+        self._halt, self._wake = threading.Event(), threading.Event()
+        self._bg = Background(1, self._wake.set)
+
+    def stop(self) -> None:
+        """Stop stepping (the worker is stopped)."""
+        self._halt.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                self._step()
+            except Exception:
+                logging.getLogger(type(self).__module__).exception(self.what)
+            self._wake.wait(1.0)
+            self._wake.clear()
+        self._bg.close()
+
+    def _step(self) -> None:
+        raise NotImplementedError
+
+    def _renew(self) -> None:
+        """A fresh worker after the last one failed (`Unavailable`): the next part starts it."""
+        self._bg = Background(1, self._wake.set)

@@ -9,13 +9,12 @@ the pass (its last result stands). Results are published as they come; scrapes r
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from modelcache_exporter.base.log import kv
-from modelcache_exporter.index.offproc import Background, Unavailable
+from modelcache_exporter.index.offproc import StepThread, Unavailable
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.integrity.run import ModelResult, verify_model
 
@@ -41,37 +40,20 @@ class _Pass:
     retried: set[str] = field(default_factory=set)
 
 
-class Verifier(threading.Thread):
+class Verifier(StepThread):
     """Verifies every root in the background; `snapshot()` is what the collector reads."""
 
     def __init__(self, states: Callable[[], tuple[RootState, ...]], db_path: str, rate: float, interval: float) -> None:
-        super().__init__(name="verify", daemon=True)
+        super().__init__("verify", "verification step failed")  # stopped mid-pass: verified again next time
         self.states, self.db_path, self.rate, self.interval = states, db_path, rate, interval
-        self._halt, self._wake = threading.Event(), threading.Event()
         self._roots: dict[str, RootVerification] = {}
         self._passes: dict[str, _Pass] = {}
         self._next: dict[str, float] = {}
-        self._bg = Background(1, self._wake.set)
         self._out: tuple[str, str] | None = None
 
     def snapshot(self) -> tuple[RootVerification, ...]:
         """The published verification of every root seen."""
         return tuple(self._roots.values())
-
-    def stop(self) -> None:
-        """Stop the pass (the worker is stopped; what it was verifying is verified again next time)."""
-        self._halt.set()
-        self._wake.set()
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            try:
-                self._step()
-            except Exception:
-                log.exception("verification step failed")
-            self._wake.wait(1.0)
-            self._wake.clear()
-        self._bg.close()
 
     def _step(self) -> None:
         if self._out is not None:
@@ -79,7 +61,8 @@ class Verifier(threading.Thread):
                 done = self._bg.take()
             except Unavailable as exc:
                 log.warning("verification worker failed (%s); retrying", exc)
-                self._bg, self._out = Background(1, self._wake.set), None
+                self._renew()
+                self._out = None
                 return
             if not done:
                 return
