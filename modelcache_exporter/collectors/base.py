@@ -30,12 +30,22 @@ log = logging.getLogger(__name__)
 class Source(Protocol):
     """One of our collectors: a name (for `--collector.NAME` and the success label) and `collect()`.
 
-    A source may also define `cache_key()`; equal keys mean equal metrics.
+    A source may also define `cache_key()`; equal keys mean equal metrics. One with a key may define
+    `exposition()`: an encoder (`om` -> bytes) of its data as of that call, which `collect()` must agree with.
     """
 
     name: str
 
     def collect(self) -> Iterable[Metric]: ...
+
+
+def cached(source: Source, key: object) -> Cached:
+    """`source`'s data now, to encode in either format: by its own `exposition()` when it has one (a source that
+    encodes only what changed, `collectors.rows`), else its families through prometheus_client."""
+    exposition = getattr(source, "exposition", None)
+    if exposition is not None:
+        return Cached(key, exposition())
+    return Cached.of(key, text_labels(source.collect()))
 
 
 class ScrapeTimer:
@@ -95,7 +105,7 @@ class ScrapeCollector(Collector):
             hit = self._cache.get(source.name)
             if hit is not None and hit.key == key and all(om in hit.raw for om in self._asked):
                 continue
-            fresh = hit if hit is not None and hit.key == key else Cached(key, text_labels(source.collect()))
+            fresh = hit if hit is not None and hit.key == key else cached(source, key)
             try:
                 for om in sorted(self._asked):
                     fresh.body(om, False)
@@ -153,7 +163,7 @@ class ScrapeCollector(Collector):
         key = key_fn()
         hit = self._cache.get(source.name)
         if hit is None or hit.key != key:
-            hit = self._cache[source.name] = Cached(key, text_labels(source.collect()))
+            hit = self._cache[source.name] = cached(source, key)
         hit.body(om, False)  # encode now (once per format): a failure here is this source's, and is not kept
         return hit
 

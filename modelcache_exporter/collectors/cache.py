@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 
 from prometheus_client.core import Metric
 
-from modelcache_exporter.collectors.families import GaugeTable, Spec, gauge
+from modelcache_exporter.collectors.families import PREFIX, Spec
 from modelcache_exporter.collectors.registry import Workers, register
+from modelcache_exporter.collectors.rows import Block, BlockTable, Decl, Row
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.scan.model import CORRUPTION_KINDS, ERROR_KINDS, Model
 
@@ -81,13 +82,88 @@ class Other:
         self.last_modified = max(m.last_modified for m in rest)
 
 
+def _decls(specs: tuple[Spec, ...], labels: tuple[str, ...]) -> list[Decl]:
+    return [Decl(PREFIX + name, doc, labels) for name, doc, _get in specs]
+
+
+ROOT_LABELS = ("root",)
+MODEL_LABELS = ("root", "repo", "repo_type")
+ROOT_TABLE = (
+    Decl(
+        PREFIX + "root_info",
+        "A cache root: its path, its layout (unknown until configured or detected), where the layout came "
+        "from (configured, detected - remembered across wipes and restarts - or unknown), and where the root "
+        "was configured.",
+        ("root", "path", "layout", "layout_source", "origin"),
+    ),
+    *_decls(ROOTS, ROOT_LABELS),
+    Decl(
+        PREFIX + "root_incomplete_oldest_timestamp_seconds",
+        "Last modification time of the stalest partial download (absent when there is none).",
+        ROOT_LABELS,
+    ),
+    Decl(PREFIX + "root_corruptions", "Corrupt cache entries by kind (e.g. broken snapshot links).", ("root", "kind")),
+    Decl(
+        PREFIX + "root_scan_errors",
+        "Entries the index could not read, by kind, as of the last scans.",
+        ("root", "kind"),
+    ),
+)
+MODEL_TABLE = (
+    *_decls(MODELS, MODEL_LABELS),
+    Decl(
+        PREFIX + "model_revision_info",
+        "A revision present in the cache, with the refs pointing at it (compare across hosts to find drift).",
+        ("root", "repo", "repo_type", "revision", "refs"),
+    ),
+    Decl(
+        PREFIX + "model_fingerprint_info",
+        "A digest of the model's files (path, size, hash or mtime): equal across hosts that hold the same files.",
+        ("root", "repo", "repo_type", "fingerprint"),
+    ),
+)
+
+
+def _spec_rows(specs: tuple[Spec, ...], labels: tuple[str, ...], obj: object) -> list[tuple[Row, ...]]:
+    """One row per spec whose value `obj` has (none where the spec reads None)."""
+    out: list[tuple[Row, ...]] = []
+    for _name, _doc, get in specs:
+        value = get(obj)
+        out.append(((labels, float(value)),) if value is not None else ())
+    return out
+
+
+def root_block(s: RootState) -> Block:
+    """What one root gives `ROOT_TABLE`."""
+    name = (s.name,)
+    oldest: tuple[Row, ...] = ((name, min(f.mtime for f in s.incomplete)),) if s.incomplete else ()
+    corruption, errors = dict(s.corruption), dict(s.errors)
+    return (
+        (((s.name, s.path, s.layout, s.layout_source, s.origin), 1.0),),
+        *_spec_rows(ROOTS, name, s),
+        oldest,
+        tuple(((s.name, kind), float(corruption.get(kind, 0))) for kind in CORRUPTION_KINDS),
+        tuple(((s.name, kind), float(errors.get(kind, 0))) for kind in ERROR_KINDS),
+    )
+
+
+def model_block(root: str, m: Model | Other, repo_id: str, repo_type: str) -> Block:
+    """What one model (or the models beyond the cap, as `Other`) gives `MODEL_TABLE`."""
+    labels = (root, repo_id, repo_type)
+    revisions = () if isinstance(m, Other) else tuple(((*labels, r.commit, ",".join(r.refs)), 1.0) for r in m.revisions)
+    fingerprint = () if isinstance(m, Other) or not m.fingerprint else (((*labels, m.fingerprint), 1.0),)
+    return (*_spec_rows(MODELS, labels, m), revisions, fingerprint)
+
+
 class CacheCollector:
-    """`modelcache_root_*` and `modelcache_model_*`."""
+    """`modelcache_root_*` and `modelcache_model_*`. Encoded model by model (`rows.BlockTable`): after the index
+    publishes, only the roots and models whose metrics changed are encoded again."""
 
     name = "cache"
 
     def __init__(self, states: Callable[[], tuple[RootState, ...]], max_models: int = 200) -> None:
         self.states, self.max_models = states, max_models
+        self._roots, self._models = BlockTable(ROOT_TABLE), BlockTable(MODEL_TABLE)
 
     def cache_key(self) -> object:
         """Changes whenever any root publishes a new index state."""
@@ -95,63 +171,27 @@ class CacheCollector:
 
     def collect(self) -> Iterator[Metric]:
         states = self.states()
-        yield from self._roots(states)
-        yield from self._models(states)
+        yield from self._roots.families(root_block(s) for s in states)
+        yield from self._models.families(block for _key, block in self._model_blocks(states))
 
-    def _roots(self, states: tuple[RootState, ...]) -> Iterator[Metric]:
-        info = gauge(
-            "root_info",
-            "A cache root: its path, its layout (unknown until configured or detected), where the layout came "
-            "from (configured, detected - remembered across wipes and restarts - or unknown), and where the root "
-            "was configured.",
-            ["root", "path", "layout", "layout_source", "origin"],
-        )
-        table = GaugeTable(ROOTS, ["root"])
-        oldest = gauge(
-            "root_incomplete_oldest_timestamp_seconds",
-            "Last modification time of the stalest partial download (absent when there is none).",
-            ["root"],
-        )
-        corrupt = gauge(
-            "root_corruptions", "Corrupt cache entries by kind (e.g. broken snapshot links).", ["root", "kind"]
-        )
-        errors = gauge(
-            "root_scan_errors", "Entries the index could not read, by kind, as of the last scans.", ["root", "kind"]
-        )
-        for s in states:
-            info.add_metric([s.name, s.path, s.layout, s.layout_source, s.origin], 1)
-            table.add([s.name], s)
-            if s.incomplete:
-                oldest.add_metric([s.name], min(f.mtime for f in s.incomplete))
-            for kind in CORRUPTION_KINDS:
-                corrupt.add_metric([s.name, kind], dict(s.corruption).get(kind, 0))
-            for kind in ERROR_KINDS:
-                errors.add_metric([s.name, kind], dict(s.errors).get(kind, 0))
-        yield from (info, *table.families(), oldest, corrupt, errors)
+    def exposition(self) -> Callable[[bool], bytes]:
+        """The encoder of the current states (both formats encode the same snapshot)."""
+        states = self.states()
 
-    def _models(self, states: tuple[RootState, ...]) -> Iterator[Metric]:
-        table = GaugeTable(MODELS, ["root", "repo", "repo_type"])
-        rev = gauge(
-            "model_revision_info",
-            "A revision present in the cache, with the refs pointing at it (compare across hosts to find drift).",
-            ["root", "repo", "repo_type", "revision", "refs"],
-        )
-        fp = gauge(
-            "model_fingerprint_info",
-            "A digest of the model's files (path, size, hash or mtime): equal across hosts that hold the same files.",
-            ["root", "repo", "repo_type", "fingerprint"],
-        )
+        def encode(om: bool) -> bytes:
+            roots = self._roots.encode((((s.name,), root_block(s)) for s in states), om)
+            return roots + self._models.encode(self._model_blocks(states), om)
+
+        return encode
+
+    def _model_blocks(self, states: tuple[RootState, ...]) -> Iterator[tuple[tuple[str, ...], Block]]:
+        """Each root's shown models, then its `(other)`, keyed apart (a folder may be named "(other)")."""
         for s in states:
             shown, rest = capped(s.models, self.max_models)
             for m in shown:
-                table.add([s.name, m.repo_id, m.repo_type], m)
-                if m.fingerprint:
-                    fp.add_metric([s.name, m.repo_id, m.repo_type, m.fingerprint], 1)
-                for r in m.revisions:
-                    rev.add_metric([s.name, m.repo_id, m.repo_type, r.commit, ",".join(r.refs)], 1)
+                yield ("model", s.name, m.key), model_block(s.name, m, m.repo_id, m.repo_type)
             if rest:
-                table.add([s.name, OTHER, ""], Other(rest))
-        yield from (*table.families(), rev, fp)
+                yield ("other", s.name), model_block(s.name, Other(rest), OTHER, "")
 
 
 @register("cache")

@@ -4,7 +4,7 @@ encoded and gzip-compressed only when first asked for, and kept per `cache_key()
 from __future__ import annotations
 
 import gzip
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import exposition
@@ -37,21 +37,30 @@ def encode(families: Sequence[Metric], om: bool) -> bytes:
     return exposition.generate_latest(_Families(families))
 
 
+def _spent(om: bool) -> bytes:
+    raise AssertionError("both formats were encoded already")
+
+
 @dataclass
 class Cached:
-    """One source's families at one `cache_key()`, each format encoded (and compressed) when first asked for."""
+    """One source's data at one `cache_key()`, each format encoded by `make` (and compressed) when first asked for."""
 
     key: object
-    families: Sequence[Metric]
+    make: Callable[[bool], bytes]
     raw: dict[bool, bytes] = field(default_factory=dict)
     gz: dict[bool, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, key: object, families: Sequence[Metric]) -> Cached:
+        """Families encoded by prometheus_client."""
+        return cls(key, lambda om: encode(families, om))
 
     def body(self, om: bool, gz: bool) -> bytes:
         """Encoded (and, when asked, compressed once and kept) bytes of one source."""
         if om not in self.raw:
-            self.raw[om] = encode(self.families, om)
+            self.raw[om] = self.make(om)
             if len(self.raw) == 2:
-                self.families = ()  # both formats kept: the families are no longer needed
+                self.make = _spent  # both formats kept: what they were made of is no longer needed
         if not gz:
             return self.raw[om]
         if om not in self.gz:
