@@ -31,21 +31,55 @@ class Unavailable(Exception):
 
 
 def _lower_priority(niceness: int) -> None:
-    """Nice the worker; and on Linux put it in SCHED_IDLE: it runs only on a CPU nothing else wants, so the
-    exporter's scrapes (and the web UI beside it) never wait behind a pass, whose speed is unchanged on CPUs
-    that are otherwise idle."""
+    """Run at least `niceness` below normal (nice 0); and on Linux in SCHED_IDLE: it runs only on a CPU nothing
+    else wants, so the exporter's scrapes (and the web UI beside it) never wait behind a pass, whose speed is
+    unchanged on CPUs that are otherwise idle. On Linux both apply to the calling thread only."""
     with contextlib.suppress(OSError):
-        os.nice(niceness)
+        os.nice(max(0, niceness - os.nice(0)))
     if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
         with contextlib.suppress(OSError):
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def spawn_pool(workers: int, niceness: int = NICENESS) -> ProcessPoolExecutor:
-    """`workers` spawned processes at a lower CPU priority than the exporter, by `niceness` (they start on
-    first use)."""
+    """`workers` spawned processes at a lower CPU priority than the exporter, by `niceness`, started now
+    (`_start_low`); OSError where processes cannot be made."""
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_lower_priority, initargs=(niceness,))
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_lower_priority, initargs=(niceness,))
+    try:
+        _start_low(pool, workers, niceness)
+    except BaseException:
+        stop_pool(pool)
+        raise
+    return pool
+
+
+def _start_low(pool: ProcessPoolExecutor, workers: int, niceness: int) -> None:
+    """Start the pool's processes from a short-lived thread that first lowers its own priority (nice and
+    SCHED_IDLE are per thread on Linux): a process inherits them from the thread that forks it, so its
+    start-up (~150 ms of imports before the initializer runs) does not compete with scrapes either. Only the
+    processes are started there: the pool's own threads (started by the first `submit`, in the caller's
+    thread) keep the exporter's priority, or a starved one would hold the GIL against scrapes. Without the
+    executor's `_spawn_process` (no public way before 3.14) the processes start on first use instead, and are
+    lowered by the initializer."""
+    spawn = getattr(pool, "_spawn_process", None)
+    if spawn is None:
+        return
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        _lower_priority(niceness)
+        try:
+            for _ in range(workers):
+                spawn()
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+
+    spawner = threading.Thread(target=start, name="spawn", daemon=True)
+    spawner.start()
+    spawner.join()
+    if failed:
+        raise failed[0]
 
 
 class LazyPool:
