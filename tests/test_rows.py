@@ -1,5 +1,6 @@
-"""Encoding block by block (`collectors.rows`) writes the very bytes prometheus_client writes, in both formats,
-and a block that changed is written again while the others are reused."""
+"""Encoding block by block (`collectors.rows`: the cache and verify collectors) writes the very bytes
+prometheus_client writes, in both formats, and a block that changed is written again while the others are
+reused."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from modelcache_exporter.collectors.cache import CacheCollector
 from modelcache_exporter.collectors.encoding import encode
 from modelcache_exporter.collectors.families import text_labels
 from modelcache_exporter.collectors.rows import Block, BlockTable, Decl
+from modelcache_exporter.collectors.verify import VerifyCollector
 from modelcache_exporter.index.state import IndexStats, RootState, build_state
+from modelcache_exporter.integrity.run import ModelResult
+from modelcache_exporter.integrity.verifier import RootVerification
 from modelcache_exporter.scan.model import IncompleteFile, Model, Revision, RootExtras
 
 # label names out of alphabetical order: the lines must sort them as prometheus_client does
@@ -89,3 +93,39 @@ def test_the_cache_collectors_encoding_equals_its_families(om: bool) -> None:
     body = collector.exposition()(om)
     assert body == encode(text_labels(collector.collect()), om)
     assert 'modelcache_model_size_bytes{repo="o/日本語11",repo_type="model",root="hub"} 999.0'.encode() in body
+
+
+class _Verifier:
+    def __init__(self, roots: tuple[RootVerification, ...]) -> None:
+        self.roots, self.generation = roots, 0
+
+    def snapshot(self) -> tuple[RootVerification, ...]:
+        return self.roots
+
+
+class _Index:
+    def __init__(self, states: tuple[RootState, ...]) -> None:
+        self._states = states
+
+    def states(self) -> tuple[RootState, ...]:
+        return self._states
+
+
+@pytest.mark.parametrize("om", [False, True])
+def test_the_verify_collectors_encoding_equals_its_families(om: bool) -> None:
+    """Models verified, one no longer in the index (left out), hostile repo names; then a result changes."""
+    models = [_model(i) for i in range(6)]
+    hub = build_state(
+        RootState("hub", "/c", "hf-hub", "test", present=True, ready=True), models, RootExtras(), IndexStats()
+    )
+    results = tuple(ModelResult(m.key, files=i, bytes=10 * i, unverifiable=1) for i, m in enumerate(models))
+    verifier = _Verifier((RootVerification("hub", (*results, ModelResult("models--gone")), 0.5, 0.0, 123),))
+    collector = VerifyCollector(verifier, _Index((hub,)), None)  # type: ignore[arg-type]
+    key = collector.cache_key()
+    assert collector.exposition()(om) == encode(text_labels(collector.collect()), om)
+    verifier.roots = (RootVerification("hub", (replace(results[2], corrupt=("blobs/x",)),), 1.0, 9.0, 456),)
+    verifier.generation += 1
+    assert collector.cache_key() != key
+    body = collector.exposition()(om)
+    assert body == encode(text_labels(collector.collect()), om)
+    assert b"modelcache_model_corrupt_files{" in body and b"models--gone" not in body

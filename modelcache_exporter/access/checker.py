@@ -47,6 +47,7 @@ class AccessChecker(StepThread):
         super().__init__("readable", "access check failed")
         self.states, self.who, self.interval, self.places = states, who, interval, places
         self._roots: dict[str, RootReadable] = {}
+        self.generation = 0  # counts what was published: equal generations, equal snapshots
         self._due: dict[str, float] = {}
         self._began: dict[str, float] = {}
         self._places: dict[str, list[Place]] = {}
@@ -116,3 +117,4 @@ class AccessChecker(StepThread):
                     ),
                 )
         self._roots[name] = RootReadable(name, found, time.time())
+        self.generation += 1

@@ -31,6 +31,11 @@ class ReadableCollector:
     def __init__(self, checker: AccessChecker, index: CacheIndex, ledger: Ledger | None) -> None:
         self.checker, self.index, self.ledger = checker, index, ledger
 
+    def cache_key(self) -> object:
+        """Changes when the checker publishes, the index does (repo labels), or required models are re-evaluated."""
+        required = id(self.ledger.required) if self.ledger is not None else None
+        return self.checker.generation, tuple((s.name, s.generation) for s in self.index.states()), required
+
     def collect(self) -> Iterator[Metric]:
         snapshot = self.checker.snapshot()
         last = gauge(

@@ -8,31 +8,79 @@ published snapshot and the index's (for the repo labels), never from disk.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
-from modelcache_exporter.collectors.families import counter, gauge
+from modelcache_exporter.collectors.encoding import encode
+from modelcache_exporter.collectors.families import PREFIX, counter, gauge, text_labels
 from modelcache_exporter.collectors.registry import Workers, register
+from modelcache_exporter.collectors.rows import Block, BlockTable, Decl
 from modelcache_exporter.index import CacheIndex
 from modelcache_exporter.integrity.verifier import RootVerification, Verifier
 from modelcache_exporter.ledger.monitor import Ledger
 
-MODEL = ["root", "repo", "repo_type"]
+MODEL = ("root", "repo", "repo_type")
+
+
+MODEL_TABLE = (
+    Decl(
+        PREFIX + "model_verified_files",
+        "Files of the model whose content matches the hash that names it (blob name or local-dir etag).",
+        MODEL,
+    ),
+    Decl(PREFIX + "model_verified_bytes", "Bytes of the model's files whose content matches their hash.", MODEL),
+    Decl(
+        PREFIX + "model_corrupt_files",
+        "Files of the model whose content does not match the hash that names them: alert on > 0.",
+        MODEL,
+    ),
+    Decl(
+        PREFIX + "model_unverifiable_files",
+        "Files of the model with no hash to check them against (plain layouts, non-hash etags).",
+        MODEL,
+    ),
+    Decl(
+        PREFIX + "model_unverified_files",
+        "Files of the model that could not be read, or changed while being read, in the last pass.",
+        MODEL,
+    ),
+)
 
 
 class VerifyCollector:
-    """`modelcache_verify_*` and the per-model verification gauges."""
+    """`modelcache_verify_*` and the per-model verification gauges (encoded model by model, `rows.BlockTable`)."""
 
     name = "verify"
 
     def __init__(self, verifier: Verifier, index: CacheIndex, ledger: Ledger | None) -> None:
         self.verifier, self.index, self.ledger = verifier, index, ledger
+        self._table = BlockTable(MODEL_TABLE)
+
+    def cache_key(self) -> object:
+        """Changes when the verifier publishes, the index does (repo labels), or required models are re-evaluated."""
+        required = id(self.ledger.required) if self.ledger is not None else None
+        return self.verifier.generation, tuple((s.name, s.generation) for s in self.index.states()), required
 
     def collect(self) -> Iterator[Metric]:
         snapshot = self.verifier.snapshot()
-        yield from self._models(snapshot)
+        yield from _root_families(snapshot)
+        yield from self._table.families(block for _key, block in self._blocks(snapshot))
         yield from self._required(snapshot)
+
+    def exposition(self) -> Callable[[bool], bytes]:
+        """The encoder of the current snapshot (both formats encode the same one)."""
+        snapshot = self.verifier.snapshot()
+
+        def encode_now(om: bool) -> bytes:
+            models = self._table.encode(self._blocks(snapshot), om)
+            return (
+                encode(text_labels(_root_families(snapshot)), om)
+                + models
+                + encode(text_labels(self._required(snapshot)), om)
+            )
+
+        return encode_now
 
     def _required(self, snapshot: tuple[RootVerification, ...]) -> Iterator[Metric]:
         """`modelcache_required_model_corrupt_files`: the corrupt files of each required model found."""
@@ -51,71 +99,40 @@ class VerifyCollector:
                 corrupt.add_metric([st.root, st.name], len(found.corrupt))
         yield corrupt
 
-    def _models(self, snapshot: tuple[RootVerification, ...]) -> Iterator[Metric]:
-        """The per-root progress and the per-model gauges."""
+    def _blocks(self, snapshot: tuple[RootVerification, ...]) -> Iterator[tuple[tuple[str, str], Block]]:
+        """Each verified model still in the index, with the index's repo labels."""
         labels = {(s.name, m.key): (m.repo_id, m.repo_type) for s in self.index.states() for m in s.models}
-        roots, models = _root_families(), _model_families()
-        progress, last, hashed = roots
         for root in snapshot:
-            progress.add_metric([root.name], root.progress)
-            if root.last_pass:
-                last.add_metric([root.name], root.last_pass)
-            hashed.add_metric([root.name], root.hashed_bytes)
             for m in root.models:
                 if (root.name, m.key) in labels:
-                    key = [root.name, *labels[(root.name, m.key)]]
+                    key = (root.name, *labels[(root.name, m.key)])
                     values = (m.files, m.bytes, len(m.corrupt), m.unverifiable, m.unreadable)
-                    for family, value in zip(models, values, strict=True):
-                        family.add_metric(key, value)
-        yield from (*roots, *models)
+                    yield (root.name, m.key), tuple(((key, float(v)),) for v in values)
 
 
-def _root_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, CounterMetricFamily]:
+def _root_families(snapshot: tuple[RootVerification, ...]) -> list[Metric]:
     """Progress, last pass and bytes hashed, per root."""
-    return (
-        gauge(
-            "verify_progress_ratio",
-            "Share of the root's models verified in the current pass (1 between passes).",
-            ["root"],
-        ),
-        gauge(
-            "verify_last_pass_timestamp_seconds",
-            "When the last full verification pass over the root ended (absent before the first).",
-            ["root"],
-        ),
-        counter(
-            "verify_hashed_bytes",
-            "Bytes read and hashed by verification (files unchanged since their verdict are not read again).",
-            ["root"],
-        ),
+    progress = gauge(
+        "verify_progress_ratio",
+        "Share of the root's models verified in the current pass (1 between passes).",
+        ["root"],
     )
-
-
-def _model_families() -> tuple[GaugeMetricFamily, ...]:
-    """Verified files and bytes, corrupt, unverifiable and unread files, per model."""
-    return (
-        gauge(
-            "model_verified_files",
-            "Files of the model whose content matches the hash that names it (blob name or local-dir etag).",
-            MODEL,
-        ),
-        gauge("model_verified_bytes", "Bytes of the model's files whose content matches their hash.", MODEL),
-        gauge(
-            "model_corrupt_files",
-            "Files of the model whose content does not match the hash that names them: alert on > 0.",
-            MODEL,
-        ),
-        gauge(
-            "model_unverifiable_files",
-            "Files of the model with no hash to check them against (plain layouts, non-hash etags).",
-            MODEL,
-        ),
-        gauge(
-            "model_unverified_files",
-            "Files of the model that could not be read, or changed while being read, in the last pass.",
-            MODEL,
-        ),
+    last = gauge(
+        "verify_last_pass_timestamp_seconds",
+        "When the last full verification pass over the root ended (absent before the first).",
+        ["root"],
     )
+    hashed = counter(
+        "verify_hashed_bytes",
+        "Bytes read and hashed by verification (files unchanged since their verdict are not read again).",
+        ["root"],
+    )
+    for root in snapshot:
+        progress.add_metric([root.name], root.progress)
+        if root.last_pass:
+            last.add_metric([root.name], root.last_pass)
+        hashed.add_metric([root.name], root.hashed_bytes)
+    return [progress, last, hashed]
 
 
 @register("verify")

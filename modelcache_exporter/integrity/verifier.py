@@ -50,6 +50,7 @@ class Verifier(StepThread):
         self._passes: dict[str, _Pass] = {}
         self._next: dict[str, float] = {}
         self._out: tuple[str, str] | None = None
+        self.generation = 0  # counts what was published: equal generations, equal snapshots
 
     def snapshot(self) -> tuple[RootVerification, ...]:
         """The published verification of every root seen."""
@@ -110,9 +111,15 @@ class Verifier(StepThread):
             models[key] = result
         todo = self._passes.get(name)
         progress = 1.0 - len(todo.todo) / todo.total if todo and todo.total else 1.0
-        self._roots[name] = RootVerification(
-            name, tuple(models.values()), progress, old.last_pass, old.hashed_bytes + result.hashed_bytes
+        self._publish(
+            RootVerification(
+                name, tuple(models.values()), progress, old.last_pass, old.hashed_bytes + result.hashed_bytes
+            )
         )
+
+    def _publish(self, root: RootVerification) -> None:
+        self._roots[root.name] = root
+        self.generation += 1
 
     def _end(self, name: str, keys: set[str]) -> None:
         """The pass over root `name` is done (models no longer in it are forgotten); stop the worker if idle."""
@@ -120,7 +127,7 @@ class Verifier(StepThread):
         self._next[name] = time.monotonic() + self.interval
         old = self._roots.get(name, RootVerification(name))
         models = tuple(m for m in old.models if m.key in keys)
-        self._roots[name] = RootVerification(name, models, 1.0, time.time(), old.hashed_bytes)
+        self._publish(RootVerification(name, models, 1.0, time.time(), old.hashed_bytes))
         if not self._passes:
             self._bg.close()
         log.info("verification pass done", extra=kv(root=name, models=len(old.models)))
