@@ -38,21 +38,25 @@ def _block(i: int, value: float) -> Block:
     )
 
 
+def _made(item: tuple[int, float]) -> Block:
+    return _block(*item)
+
+
 @pytest.mark.parametrize("om", [False, True])
 def test_lines_equal_prometheus_clients_encoding(om: bool) -> None:
     table = BlockTable(DECLS)
-    blocks = [(i, _block(i, v)) for i, v in enumerate(VALUES)]
-    expected = encode(text_labels(table.families(b for _k, b in blocks)), om)
+    blocks = [(i, (i, v), _made) for i, v in enumerate(VALUES)]
+    expected = encode(text_labels(table.families(blocks)), om)
     assert table.encode(blocks, om) == expected
     assert table.encode(blocks, om) == expected  # again, from the kept lines
 
 
 def test_a_changed_block_is_written_again_and_a_gone_one_forgotten() -> None:
     table = BlockTable(DECLS)
-    table.encode([(i, _block(i, 1.0)) for i in range(4)], False)
-    now = [(0, _block(0, 1.0)), (1, _block(1, 7.0)), (3, _block(3, 1.0))]  # 1 changed, 2 gone
+    table.encode([(i, (i, 1.0), _made) for i in range(4)], False)
+    now = [(0, (0, 1.0), _made), (1, (1, 7.0), _made), (3, (3, 1.0), _made)]  # 1 changed, 2 gone
     text = table.encode(now, False).decode()
-    assert text == encode(text_labels(table.families(b for _k, b in now)), False).decode()
+    assert text == encode(text_labels(table.families(now)), False).decode()
     assert 'kind="model",repo="back\\\\slash",root="r"} 7.0' in text and 'repo="new\\nline"' not in text
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 
 from prometheus_client.core import Metric
 
 from modelcache_exporter.collectors.families import PREFIX, Spec
 from modelcache_exporter.collectors.registry import Workers, register
-from modelcache_exporter.collectors.rows import Block, BlockTable, Decl, Row
+from modelcache_exporter.collectors.rows import Block, BlockTable, Decl, Item, Row
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.scan.model import CORRUPTION_KINDS, ERROR_KINDS, Model
 
@@ -155,6 +156,14 @@ def model_block(root: str, m: Model | Other, repo_id: str, repo_type: str) -> Bl
     return (*_spec_rows(MODELS, labels, m), revisions, fingerprint)
 
 
+def _shown_block(root: str, m: Model) -> Block:
+    return model_block(root, m, m.repo_id, m.repo_type)
+
+
+def _other_block(root: str, other: Other) -> Block:
+    return model_block(root, other, OTHER, "")
+
+
 class CacheCollector:
     """`modelcache_root_*` and `modelcache_model_*`. Encoded model by model (`rows.BlockTable`): after the index
     publishes, only the roots and models whose metrics changed are encoded again."""
@@ -171,27 +180,31 @@ class CacheCollector:
 
     def collect(self) -> Iterator[Metric]:
         states = self.states()
-        yield from self._roots.families(root_block(s) for s in states)
-        yield from self._models.families(block for _key, block in self._model_blocks(states))
+        yield from self._roots.families(self._root_items(states))
+        yield from self._models.families(self._model_items(states))
 
     def exposition(self) -> Callable[[bool], bytes]:
         """The encoder of the current states (both formats encode the same snapshot)."""
         states = self.states()
 
         def encode(om: bool) -> bytes:
-            roots = self._roots.encode((((s.name,), root_block(s)) for s in states), om)
-            return roots + self._models.encode(self._model_blocks(states), om)
+            return self._roots.encode(self._root_items(states), om) + self._models.encode(self._model_items(states), om)
 
         return encode
 
-    def _model_blocks(self, states: tuple[RootState, ...]) -> Iterator[tuple[tuple[str, ...], Block]]:
+    @staticmethod
+    def _root_items(states: tuple[RootState, ...]) -> Iterator[Item]:
+        return ((s.name, s, root_block) for s in states)
+
+    def _model_items(self, states: tuple[RootState, ...]) -> Iterator[Item]:
         """Each root's shown models, then its `(other)`, keyed apart (a folder may be named "(other)")."""
         for s in states:
             shown, rest = capped(s.models, self.max_models)
+            of_model, of_other = partial(_shown_block, s.name), partial(_other_block, s.name)
             for m in shown:
-                yield ("model", s.name, m.key), model_block(s.name, m, m.repo_id, m.repo_type)
+                yield ("model", s.name, m.key), m, of_model
             if rest:
-                yield ("other", s.name), model_block(s.name, Other(rest), OTHER, "")
+                yield ("other", s.name), Other(rest), of_other
 
 
 @register("cache")

@@ -12,8 +12,9 @@ prometheus_client itself. tests/test_rows.py holds the bytes equal to prometheus
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.utils import floatToGoString
@@ -25,6 +26,8 @@ from modelcache_exporter.collectors.encoding import encode
 Row = tuple[tuple[str, ...], float]
 #: What one object gives each family of a table, in the table's family order.
 Block = tuple[tuple[Row, ...], ...]
+#: One object of a table: its key, the object, and how its block is made from it.
+Item = tuple[Hashable, Any, Callable[[Any], Block]]
 
 
 @dataclass(frozen=True)
@@ -46,32 +49,34 @@ class BlockTable:
     def __init__(self, decls: Sequence[Decl]) -> None:
         self.decls = tuple(decls)
         self._headers: dict[bool, tuple[bytes, ...]] = {}
-        self._memo: dict[Hashable, tuple[Block, tuple[bytes, ...]]] = {}
+        self._memo: dict[Hashable, tuple[object, Block, tuple[bytes, ...]]] = {}
         self._lock = threading.Lock()
         # per family: the label positions in the order they are written (sorted by name)
         self._order = tuple(tuple(sorted(range(len(d.labels)), key=d.labels.__getitem__)) for d in self.decls)
 
-    def families(self, blocks: Iterable[Block]) -> list[GaugeMetricFamily]:
-        """The families holding every block's rows (the registry path: textfile output, tests)."""
+    def families(self, items: Iterable[Item]) -> list[GaugeMetricFamily]:
+        """The families holding every item's rows (the registry path: textfile output, tests)."""
         out = [GaugeMetricFamily(d.name, d.doc, labels=list(d.labels)) for d in self.decls]
-        for block in blocks:
-            for family, rows in zip(out, block, strict=True):
+        for _key, obj, make in items:
+            for family, rows in zip(out, make(obj), strict=True):
                 for labels, value in rows:
                     family.add_metric(list(labels), value)
         return out
 
-    def encode(self, blocks: Iterable[tuple[Hashable, Block]], om: bool) -> bytes:
-        """The families as exposition bytes (text format, or OpenMetrics without `# EOF`), in block order. A
-        block equal to the one last encoded under its key reuses its lines; keys not given are forgotten."""
+    def encode(self, items: Iterable[Item], om: bool) -> bytes:
+        """The families as exposition bytes (text format, or OpenMetrics without `# EOF`), in item order. The
+        object last encoded under a key is not read again; another one whose block is equal reuses its lines;
+        keys not given are forgotten."""
         with self._lock:
-            memo: dict[Hashable, tuple[Block, tuple[bytes, ...]]] = {}
+            memo: dict[Hashable, tuple[object, Block, tuple[bytes, ...]]] = {}
             columns: list[list[bytes]] = [[] for _ in self.decls]
-            for key, block in blocks:
+            for key, obj, make in items:
                 hit = self._memo.get(key)
-                if hit is None or hit[0] != block:
-                    hit = (block, self._lines(block))
+                if hit is None or hit[0] is not obj:
+                    block = make(obj)
+                    hit = (obj, block, hit[2] if hit is not None and hit[1] == block else self._lines(block))
                 memo[key] = hit
-                for column, lines in zip(columns, hit[1], strict=True):
+                for column, lines in zip(columns, hit[2], strict=True):
                     column.append(lines)
             self._memo = memo
             headers = self._header(om)

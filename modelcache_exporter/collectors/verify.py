@@ -15,8 +15,9 @@ from prometheus_client.core import Metric
 from modelcache_exporter.collectors.encoding import encode
 from modelcache_exporter.collectors.families import PREFIX, counter, gauge, text_labels
 from modelcache_exporter.collectors.registry import Workers, register
-from modelcache_exporter.collectors.rows import Block, BlockTable, Decl
+from modelcache_exporter.collectors.rows import Block, BlockTable, Decl, Item
 from modelcache_exporter.index import CacheIndex
+from modelcache_exporter.integrity.run import ModelResult
 from modelcache_exporter.integrity.verifier import RootVerification, Verifier
 from modelcache_exporter.ledger.monitor import Ledger
 
@@ -65,7 +66,7 @@ class VerifyCollector:
     def collect(self) -> Iterator[Metric]:
         snapshot = self.verifier.snapshot()
         yield from _root_families(snapshot)
-        yield from self._table.families(block for _key, block in self._blocks(snapshot))
+        yield from self._table.families(self._items(snapshot))
         yield from self._required(snapshot)
 
     def exposition(self) -> Callable[[bool], bytes]:
@@ -73,7 +74,7 @@ class VerifyCollector:
         snapshot = self.verifier.snapshot()
 
         def encode_now(om: bool) -> bytes:
-            models = self._table.encode(self._blocks(snapshot), om)
+            models = self._table.encode(self._items(snapshot), om)
             return (
                 encode(text_labels(_root_families(snapshot)), om)
                 + models
@@ -99,15 +100,20 @@ class VerifyCollector:
                 corrupt.add_metric([st.root, st.name], len(found.corrupt))
         yield corrupt
 
-    def _blocks(self, snapshot: tuple[RootVerification, ...]) -> Iterator[tuple[tuple[str, str], Block]]:
+    def _items(self, snapshot: tuple[RootVerification, ...]) -> Iterator[Item]:
         """Each verified model still in the index, with the index's repo labels."""
         labels = {(s.name, m.key): (m.repo_id, m.repo_type) for s in self.index.states() for m in s.models}
         for root in snapshot:
             for m in root.models:
                 if (root.name, m.key) in labels:
                     key = (root.name, *labels[(root.name, m.key)])
-                    values = (m.files, m.bytes, len(m.corrupt), m.unverifiable, m.unreadable)
-                    yield (root.name, m.key), tuple(((key, float(v)),) for v in values)
+                    yield (root.name, m.key), (key, m), _block
+
+
+def _block(item: tuple[tuple[str, ...], ModelResult]) -> Block:
+    """What one model's result gives `MODEL_TABLE` (its labels: root, repo, repo_type)."""
+    key, m = item
+    return tuple(((key, float(v)),) for v in (m.files, m.bytes, len(m.corrupt), m.unverifiable, m.unreadable))
 
 
 def _root_families(snapshot: tuple[RootVerification, ...]) -> list[Metric]:
