@@ -131,6 +131,17 @@ class Scraper(threading.Thread):
             self.samples.append((t0, took, verified, reconciles or 0.0, seconds or 0.0))
             time.sleep(0.005)
 
+    def wait_verified(self, timeout: float = 600) -> None:
+        """Until a scrape of this scraper showed the root exact (no second client scraping meanwhile: a
+        concurrent scrape would share or queue behind this one's rendering, which the idle rows never do)."""
+        t_end = time.monotonic() + timeout
+        while not (self.samples and self.samples[-1][2] == 1.0):
+            if self.ex.proc.poll() is not None:
+                raise RuntimeError(f"the exporter exited with {self.ex.proc.returncode}")
+            if time.monotonic() > t_end:
+                raise TimeoutError("index_verified")
+            time.sleep(0.05)
+
 
 def while_reconciling(samples: list[tuple[float, float, float | None, float, float]]) -> tuple[list[float], int]:
     """The latencies of the scrapes that began while a reconciliation ran, and how many ended. A scrape that
@@ -166,7 +177,7 @@ def scrape_rows(name: str, *extra: str) -> list[Row]:
     scraper = Scraper(ex, root)
     try:
         scraper.start()
-        ex.wait_for(f'modelcache_index_verified{{root="{root}"}} 1.0')
+        scraper.wait_verified()
         during_links = [s[1] for s in scraper.samples if s[2] == 0.0]
         quiet(ex)
         mark = len(scraper.samples)
@@ -200,18 +211,20 @@ def scrape_rows(name: str, *extra: str) -> list[Row]:
 
 
 def _idle(path: str, root: str, n: int, extra: tuple[str, ...]) -> list[float]:
+    """`n` scrapes of an idle exporter, by the same scraper as the busy rows (same pace, same parsing)."""
     ex = Exporter(path, *extra)
+    scraper = Scraper(ex, root)
     try:
-        ex.wait_for(f'modelcache_index_verified{{root="{root}"}} 1.0')
+        scraper.start()
+        scraper.wait_verified()
         quiet(ex)
-        samples = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            get(ex.url + "/metrics", {"Accept": "text/plain"})
-            samples.append(time.perf_counter() - t0)
-            time.sleep(0.005)
-        return samples
+        mark = len(scraper.samples)
+        while len(scraper.samples) < mark + n:
+            time.sleep(0.1)
+        return [s[1] for s in scraper.samples[mark : mark + n]]
     finally:
+        scraper.halt.set()
+        scraper.join()
         ex.stop()
 
 

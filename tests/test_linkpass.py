@@ -129,3 +129,41 @@ def test_a_reconciliation_of_a_big_root_scans_in_a_worker_and_corrects(
         str(cache), "models--org--alpha", store_path(str(cache))
     )
     assert dict(idx.stats.scans)["reconcile"] == 1
+
+
+@pytest.mark.parametrize("interval", [1.0, 600.0])
+def test_a_reconcile_worker_is_kept_only_when_the_next_reconciliation_is_near(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interval: float
+) -> None:
+    """Starting a process costs more than the scan of a small root: at a short interval the same worker
+    scans again; at the default interval it is stopped once its scan is taken."""
+    cache = cachefixture.build(tmp_path / "hub")
+    settings = IndexSettings(scan_workers=1, reconcile=interval)
+    idx = RootIndex(RootConfig("hub", str(cache), "hf-hub"), (), settings, watcher=None)
+    assert idx._start()
+    while idx._unverified:
+        collect_links(idx)
+    monkeypatch.setattr(upkeep, "IN_PROCESS_FILES", 0)
+    pids = []
+    for _ in range(2):
+        assert upkeep.reconcile(idx) is False  # out in a worker
+        pids.append({p.pid for p in multiprocessing.active_children()})
+        deadline = time.monotonic() + 30
+        while not upkeep.take_reconcile(idx) and idx.reconciler.busy and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not idx.reconciler.busy
+        if interval <= 30:
+            assert {p.pid for p in multiprocessing.active_children()} == pids[-1]
+        else:
+            _until_no_children()
+    assert (pids[0] == pids[1]) if interval <= 30 else not pids[0] & pids[1]
+    idx.reconciler.close()
+    _until_no_children()
+    assert dict(idx.stats.scans)["reconcile"] == 2
+
+
+def _until_no_children() -> None:
+    deadline = time.monotonic() + 10
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not multiprocessing.active_children()

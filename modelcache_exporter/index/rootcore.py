@@ -53,7 +53,7 @@ class RootCore(threading.Thread):
         self.index = RootModels()
         self.schedule = Schedule()
         self.links = LinkPass(cfg.path, cfg.name, settings.scan_workers, self.events.poke)
-        self.reconciler = Reconciler(cfg.name, min(1, settings.scan_workers), self.events.poke)
+        self.reconciler = Reconciler(cfg.name, min(1, settings.scan_workers), self.events.poke, settings.reconcile)
         self.decision = LayoutDecision(cfg, exclude, memory or LayoutMemory())
         self.status = RootState(cfg.name, cfg.path, self.decision.layout, cfg.origin, self.decision.choice.source)
         self.state = self.status
