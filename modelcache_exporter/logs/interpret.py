@@ -51,6 +51,7 @@ class Interpreter:
     def _fast(self, lines: list[bytes], at: Stamp) -> None:
         """The hot loop: one dict lookup on a line's first bytes, then its few candidate rules."""
         long_get, short_get, matched = self.table.long.get, self.table.short.get, self.stats.matched
+        actions, when = self.actions, at.time
         for line in lines:
             rules = long_get(line[:KEY])
             if rules is None:
@@ -62,8 +63,14 @@ class Interpreter:
                     m = EMPTY if c.literal else c.regex.match(line)
                     if m is not None:
                         matched[c.profile] += 1
-                        if not c.noop:
+                        if c.noop:
+                            break
+                        if c.has_ts:
                             self.act(c, m, at, True)
+                        else:  # `act` inlined: most matched lines carry no timestamp of their own
+                            if when > self.last_time:
+                                self.last_time = when
+                            actions[c.action](c, m, at, True)
                         break
 
     def feed_stamped(self, lines: list[bytes], times: list[float]) -> None:
