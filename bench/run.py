@@ -1,8 +1,11 @@
-"""All benchmarks in one command; prints one table and writes bench/results.md.
+"""All benchmarks in one command; prints one table (and writes it to `--output FILE` when given).
 
     python bench/run.py            # full sizes (generates ~1.3M-file caches once, in <tmp>/modelcache-bench)
     python bench/run.py --quick    # small sizes, a smoke run (what CI may run)
     python bench/run.py --only scan,scrape
+
+bench/results.md is written by hand from such tables, with what each run measured and under which conditions;
+a run never overwrites it (`--output bench/results.md` does, on purpose).
 
 Every comparison is measured side by side in the same run (these machines are noisy: read ratios).
 """
@@ -28,7 +31,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     p.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}")
-    p.add_argument("--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.md"))
+    p.add_argument("--output", help="also write the table (with a header naming the run) to this file")
     a = p.parse_args()
     rows: list[Row] = []
     t0 = time.monotonic()
@@ -47,8 +50,9 @@ def main() -> int:
         f"{platform.node() and 'this machine'}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{time.strftime('%Y-%m-%d')}, {time.monotonic() - t0:.0f} s in all.\n\n"
     )
-    with open(a.output, "w") as fh:
-        fh.write(header + table + "\n")
+    if a.output:
+        with open(a.output, "w") as fh:
+            fh.write(header + table + "\n")
     return 0
 
 
