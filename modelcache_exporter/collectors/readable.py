@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from modelcache_exporter.access.checker import AccessChecker, RootReadable
 from modelcache_exporter.collectors.families import gauge
-from modelcache_exporter.collectors.registry import Workers, register
+from modelcache_exporter.collectors.registry import Workers, per_model_key, register
 from modelcache_exporter.index import CacheIndex
 from modelcache_exporter.ledger.monitor import Ledger
 
@@ -33,8 +33,7 @@ class ReadableCollector:
 
     def cache_key(self) -> object:
         """Changes when the checker publishes, the index does (repo labels), or required models are re-evaluated."""
-        required = id(self.ledger.required) if self.ledger is not None else None
-        return self.checker.generation, tuple((s.name, s.generation) for s in self.index.states()), required
+        return per_model_key(self.checker.generation, self.index, self.ledger)
 
     def collect(self) -> Iterator[Metric]:
         snapshot = self.checker.snapshot()

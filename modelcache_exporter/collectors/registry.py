@@ -40,6 +40,14 @@ class Workers:
     webui: bool
 
 
+def per_model_key(generation: int, index: CacheIndex, ledger: Ledger | None) -> object:
+    """The `cache_key()` of a collector that shows a worker's published snapshot per model: it changes when the
+    worker publishes (`generation`), when the index does (the repo labels) or when the required models are
+    evaluated again."""
+    required = id(ledger.required) if ledger is not None else None
+    return generation, tuple((s.name, s.generation) for s in index.states()), required
+
+
 #: builds a collector from the workers, or None when it has nothing to read
 Factory = Callable[[Workers], "Source | None"]
 FACTORIES: dict[str, Factory] = {}

@@ -14,7 +14,7 @@ from prometheus_client.core import Metric
 
 from modelcache_exporter.collectors.encoding import encode
 from modelcache_exporter.collectors.families import PREFIX, counter, gauge, text_labels
-from modelcache_exporter.collectors.registry import Workers, register
+from modelcache_exporter.collectors.registry import Workers, per_model_key, register
 from modelcache_exporter.collectors.rows import Block, BlockTable, Decl, Item
 from modelcache_exporter.index import CacheIndex
 from modelcache_exporter.integrity.run import ModelResult
@@ -60,8 +60,7 @@ class VerifyCollector:
 
     def cache_key(self) -> object:
         """Changes when the verifier publishes, the index does (repo labels), or required models are re-evaluated."""
-        required = id(self.ledger.required) if self.ledger is not None else None
-        return self.verifier.generation, tuple((s.name, s.generation) for s in self.index.states()), required
+        return per_model_key(self.verifier.generation, self.index, self.ledger)
 
     def collect(self) -> Iterator[Metric]:
         snapshot = self.verifier.snapshot()
