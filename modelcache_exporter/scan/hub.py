@@ -35,6 +35,7 @@ IGNORED_ROOT_ENTRIES = frozenset({".locks", "CACHEDIR.TAG", ".DS_Store", "Thumbs
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
+
 def parse_repo_dirname(name: str) -> tuple[str, str] | None:
     """`models--org--name` -> `("model", "org/name")`; None when it is not a repo folder name."""
     prefix, sep, rest = name.partition("--")
