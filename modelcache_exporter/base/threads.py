@@ -4,7 +4,8 @@ On a cold disk a scan waits on one block read per `stat`/`readlink`, and one thr
 flight at a time (which is what `du` does). Threads release the GIL while they wait in a syscall, so a few
 of them give the disk a queue to reorder and serve in parallel; on a warm page cache they cost a few per
 cent (bench/results.md measures both), so `map_adaptive` first does one item alone and goes on in threads only
-when that was slow (a cold disk).
+when that was slow (a cold disk). Before each item the map pauses while a scrape is served or due
+(`quiet.pause`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+
+from modelcache_exporter.base.quiet import pause
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -24,9 +27,14 @@ READ_THREADS = 8
 def map_threads(fn: Callable[[T], R], items: Sequence[T], threads: int = READ_THREADS) -> list[R]:
     """`[fn(x) for x in items]`, up to `threads` at a time, in the order of `items`."""
     if threads <= 1 or len(items) < 2:
-        return [fn(x) for x in items]
+        return [_paced(fn, x) for x in items]
     with ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="read") as pool:
-        return list(pool.map(fn, items))
+        return list(pool.map(lambda x: _paced(fn, x), items))
+
+
+def _paced(fn: Callable[[T], R], item: T) -> R:
+    pause()
+    return fn(item)
 
 
 def map_adaptive(fn: Callable[[T], R], items: Sequence[T], slow: float, threads: int = READ_THREADS) -> list[R]:
@@ -34,9 +42,10 @@ def map_adaptive(fn: Callable[[T], R], items: Sequence[T], slow: float, threads:
     `slow` seconds (the reads wait on the disk), else in this thread (warm: threads would only cost)."""
     if not items:
         return []
+    pause()
     t0 = time.monotonic()
     first = fn(items[0])
     rest = items[1:]
     if time.monotonic() - t0 > slow:
         return [first, *map_threads(fn, rest, threads)]
-    return [first, *(fn(x) for x in rest)]
+    return [first, *(_paced(fn, x) for x in rest)]

@@ -20,6 +20,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from modelcache_exporter.base import quiet
+
 #: Parts a pass is cut into per worker, so that results come back (and are published) as they are done.
 PARTS_PER_WORKER = 8
 #: How much lower than the exporter the workers run (nice increment): scrapes come first.
@@ -41,11 +43,19 @@ def _lower_priority(niceness: int) -> None:
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
+def _worker_start(niceness: int, windows: Any) -> None:
+    """A worker's first step: its priority lowered, and the exporter's quiet windows installed (its work
+    pauses while a scrape is served or due: `quiet.pause`)."""
+    _lower_priority(niceness)
+    quiet.install(windows)
+
+
 def spawn_pool(workers: int, niceness: int = NICENESS) -> ProcessPoolExecutor:
     """`workers` spawned processes at a lower CPU priority than the exporter, by `niceness`, started now
-    (`_start_low`); OSError where processes cannot be made."""
+    (`_start_low`), pausing in the exporter's quiet windows; OSError where processes cannot be made."""
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_lower_priority, initargs=(niceness,))
+    start = (niceness, quiet.shared_values())
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=start)
     try:
         _start_low(pool, workers, niceness)
     except BaseException:

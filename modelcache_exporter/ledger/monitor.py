@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 
 from modelcache_exporter.base.log import kv
+from modelcache_exporter.base.quiet import pause
 from modelcache_exporter.index.root import RootRef
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.ledger.forecast import MIN_BYTES, MIN_SECONDS, SAMPLES, Forecast, forecast, throughput
@@ -124,6 +125,7 @@ class Ledger(threading.Thread):
                 self._logs.clear()
             try:
                 for item in batch:
+                    pause()  # a model's sync is up to ~20 ms of Python: not while a scrape is served or due
                     self._handle(*item)
                 for event in logs:
                     self.sync.from_log(event)

@@ -15,7 +15,9 @@ from email.utils import formatdate
 from typing import Any
 
 from modelcache_exporter.base.log import kv
+from modelcache_exporter.base.quiet import Windows
 from modelcache_exporter.web.limits import Limits, Slots
+from modelcache_exporter.web.pacing import Pacer
 from modelcache_exporter.web.request import Head, HeadError, environ, parse_head, read_head
 
 log = logging.getLogger(__name__)
@@ -26,10 +28,15 @@ OWN_HEADERS = frozenset({"content-length", "connection", "date", "transfer-encod
 
 
 class Connection:
-    """Serves the requests of one accepted (and, with TLS, handshaken) socket, then logs one line."""
+    """Serves the requests of one accepted (and, with TLS, handshaken) socket, then logs one line; while it
+    serves a request, and around its next one when that is predictable, background work keeps quiet
+    (`windows`: see `pacing`)."""
 
-    def __init__(self, sock: socket.socket, app: App, limits: Limits, requests: Slots, scheme: str) -> None:
+    def __init__(
+        self, sock: socket.socket, app: App, limits: Limits, requests: Slots, scheme: str, windows: Windows
+    ) -> None:
         self.sock, self.app, self.limits, self.requests, self.scheme = sock, app, limits, requests, scheme
+        self.pacer = Pacer(windows)
         self.buf = bytearray()
         self.served = 0
         self.client: tuple[str, int] = ("", 0)
@@ -39,7 +46,10 @@ class Connection:
 
     def serve(self) -> None:
         """Requests until one asks to close, the client goes, or a limit is reached."""
-        reason = self._loop()
+        try:
+            reason = self._loop()
+        finally:
+            self.pacer.close()
         log.debug(
             "connection closed",
             extra=kv(client=f"{self.client[0]}:{self.client[1]}", requests=self.served, reason=reason),
@@ -58,10 +68,12 @@ class Connection:
             if not self.requests.take():
                 self._answer("503 Service Unavailable", b"Too many requests in progress (--web.max-requests).\n")
                 return "too many requests in progress"
+            self.pacer.begin(time.monotonic())
             try:
                 reason = self._one(until)
             finally:
                 self.requests.release()
+                self.pacer.end(time.monotonic())
             if reason:
                 return reason
             until, first = time.monotonic() + self.limits.idle_timeout, False

@@ -32,6 +32,7 @@ from typing import Any
 
 from prometheus_client.exposition import choose_encoder
 
+from modelcache_exporter.base import quiet
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.collectors.base import ScrapeCollector, ScrapeTimer
 from modelcache_exporter.web.config import WebConfig, san_allowed
@@ -68,10 +69,19 @@ class Server(socketserver.TCPServer):
 
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], app: App, web: Callable[[], WebConfig], limits: Limits) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: App,
+        web: Callable[[], WebConfig],
+        limits: Limits,
+        windows: quiet.Windows | None = None,
+    ) -> None:
+        """`windows`: where connections hold their quiet windows (default: this process's, `quiet.windows`)."""
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.request_queue_size = limits.backlog or somaxconn()
         self.app, self.web, self.limits = app, web, limits
+        self.windows = windows or quiet.windows()
         self.requests = Slots(limits.max_requests)
         self.connections = Slots(limits.max_connections)
         super().__init__(address, socketserver.BaseRequestHandler)
@@ -104,13 +114,13 @@ class Server(socketserver.TCPServer):
         """Plain HTTP; with TLS, the handshake first (on this connection's thread)."""
         cfg = self.web()
         if cfg.context is None:
-            Connection(request, self.app, self.limits, self.requests, "http").serve()
+            Connection(request, self.app, self.limits, self.requests, "http", self.windows).serve()
             return
         conn = _handshake(request, cfg)
         if conn is None:
             return
         try:
-            Connection(conn, self.app, self.limits, self.requests, "https").serve()
+            Connection(conn, self.app, self.limits, self.requests, "https", self.windows).serve()
         finally:
             with contextlib.suppress(OSError):
                 conn.close()
@@ -186,8 +196,13 @@ def make_app(scrape: ScrapeCollector, telemetry_path: str, landing: Callable[[],
 
 
 def serve(
-    host: str, port: int, app: App, web: Callable[[], WebConfig] | None = None, limits: Limits | None = None
+    host: str,
+    port: int,
+    app: App,
+    web: Callable[[], WebConfig] | None = None,
+    limits: Limits | None = None,
+    windows: quiet.Windows | None = None,
 ) -> Server:
     """Bind (raises OSError when the address is taken); the caller runs `serve_forever`. `web` gives the web
-    configuration in force (TLS) for each new connection; None serves plain HTTP."""
-    return Server((host, port), app, web or WebConfig, limits or Limits())
+    configuration in force (TLS) for each new connection; None serves plain HTTP. `windows`: see `Server`."""
+    return Server((host, port), app, web or WebConfig, limits or Limits(), windows)

@@ -1,0 +1,194 @@
+"""Quiet windows (issue 16): background work pauses while a scrape is served and, for a client that scrapes
+at a steady interval over one connection (Prometheus), from shortly before its next scrape is due. The
+windows are set by the real HTTP server on real sockets, and read by a real spawned worker process."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from modelcache_exporter.base import quiet
+from modelcache_exporter.index.offproc import spawn_pool, stop_pool
+from modelcache_exporter.web.pacing import LATE, LEAD, MIN_INTERVAL, SERVE_HOLD, Pacer, predict
+from modelcache_exporter.web.server import serve
+
+
+def local() -> quiet.Windows:
+    return quiet.Windows([0.0] * (2 * quiet.SLOTS))
+
+
+def test_a_window_is_open_from_its_start_until_its_end() -> None:
+    w = local()
+    w.set(0, 10.0, 10.5)
+    assert w.quiet_until(9.99) == 0.0
+    assert w.quiet_until(10.0) == 10.5
+    assert w.quiet_until(10.49) == 10.5
+    assert w.quiet_until(10.5) == 0.0
+    w.set(3, 10.2, 10.8)  # the latest end of the windows open
+    assert w.quiet_until(10.3) == 10.8
+
+
+def test_a_window_never_lasts_longer_than_max_window() -> None:
+    w = local()
+    w.set(0, 5.0, 1e9)
+    assert w.quiet_until(5.0) == 5.0 + quiet.MAX_WINDOW
+    w.values[1] = 1e9  # a torn or stale end, written behind set()'s back
+    assert w.quiet_until(5.0) == 0.0
+
+
+def test_slots_are_taken_cleared_and_given_back() -> None:
+    w = local()
+    slots = [w.take() for _ in range(quiet.SLOTS)]
+    assert sorted(s for s in slots if s is not None) == list(range(quiet.SLOTS))
+    assert w.take() is None
+    w.set(2, 1.0, 2.0)
+    w.give_back(2)
+    assert w.quiet_until(1.5) == 0.0
+    assert w.take() == 2
+
+
+@pytest.fixture
+def installed() -> Iterator[quiet.Windows]:
+    """This process's pauses read a local `Windows`; put back as they were after the test."""
+    saved = quiet._HERE.windows
+    w = local()
+    quiet._HERE.windows = w
+    quiet._HERE.second, quiet._HERE.paused = 0.0, 0.0
+    try:
+        yield w
+    finally:
+        quiet._HERE.windows = saved
+
+
+def test_pause_waits_until_the_window_ends(installed: quiet.Windows) -> None:
+    assert quiet.pause() == 0.0
+    now = time.monotonic()
+    installed.set(0, now, now + 0.05)
+    t0 = time.monotonic()
+    waited = quiet.pause()
+    assert 0.03 < waited <= 0.05
+    assert time.monotonic() - t0 >= waited - 0.002
+    assert quiet.pause() == 0.0  # the window is over
+
+
+def test_a_pause_is_bounded_and_a_second_is_never_more_than_half_paused(installed: quiet.Windows) -> None:
+    now = time.monotonic()
+    installed.set(0, now, now + quiet.MAX_WINDOW)
+    waits = [quiet.pause() for _ in range(7)]
+    assert all(w <= quiet.MAX_PAUSE for w in waits)
+    assert sum(waits) == pytest.approx(quiet.MAX_SHARE, abs=1e-6)
+    assert waits[-1] == 0.0  # the work goes on although the window is still open
+
+
+def _pause_in_worker() -> float:
+    return quiet.pause()
+
+
+def test_a_spawned_worker_pauses_in_the_serving_process_windows() -> None:
+    pool = spawn_pool(1)
+    try:
+        assert pool.submit(_pause_in_worker).result(30) == 0.0
+        w = quiet.windows()
+        slot = w.take()
+        assert slot is not None
+        now = time.monotonic()
+        w.set(slot, now, now + 0.5)
+        try:
+            waited = pool.submit(_pause_in_worker).result(30)
+        finally:
+            w.give_back(slot)
+        assert waited == pytest.approx(quiet.MAX_PAUSE, abs=1e-6)
+        assert pool.submit(_pause_in_worker).result(30) == 0.0
+    finally:
+        stop_pool(pool)
+
+
+def test_steady_arrivals_predict_the_next_one() -> None:
+    due = predict((100.0, 101.0, 102.004))
+    assert due is not None and due.at == pytest.approx(103.008) and due.interval == pytest.approx(1.004)
+    assert predict((100.0, 101.0)) is None  # two arrivals: one interval, nothing to compare it with
+    assert predict((100.0, 101.0, 102.5)) is None  # not steady
+    fast = MIN_INTERVAL / 2
+    assert predict((100.0, 100.0 + fast, 100.0 + 2 * fast)) is None  # back to back: not predicted
+
+
+def test_a_pacer_holds_its_window_while_serving_then_around_the_next_request() -> None:
+    w = local()
+    pacer = Pacer(w)
+    for t in (10.0, 11.0):
+        pacer.begin(t)
+        assert w.quiet_until(t + 0.01) == t + SERVE_HOLD
+        pacer.end(t + 0.01)
+        assert w.quiet_until(t + 0.02) == 0.0  # two arrivals predict nothing yet
+    pacer.begin(12.0)
+    pacer.end(12.01)
+    assert w.quiet_until(13.0 - LEAD - 0.001) == 0.0
+    assert w.quiet_until(13.0 - LEAD) == pytest.approx(13.0 + LATE)
+    pacer.close()
+    assert w.quiet_until(13.0) == 0.0
+    assert w.take() is not None
+
+
+def test_connections_beyond_the_slots_get_no_window() -> None:
+    w = local()
+    pacers = [Pacer(w) for _ in range(quiet.SLOTS + 1)]
+    assert pacers[-1].slot is None
+    pacers[-1].begin(1.0)
+    pacers[-1].end(1.1)
+    assert w.quiet_until(1.05) == 0.0
+
+
+def _app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok\n"]
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[int, quiet.Windows]]:
+    w = local()
+    srv = serve("127.0.0.1", 0, _app, windows=w)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield srv.server_address[1], w
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _get(conn: http.client.HTTPConnection) -> None:
+    conn.request("GET", "/metrics")
+    assert conn.getresponse().read() == b"ok\n"
+
+
+def test_the_server_predicts_a_steady_scraper_on_a_kept_alive_connection(server: tuple[int, quiet.Windows]) -> None:
+    port, w = server
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    interval = MIN_INTERVAL + 0.1
+    start = time.monotonic()
+    for i in range(3):
+        time.sleep(max(0.0, start + i * interval - time.monotonic()))
+        _get(conn)
+    due = start + 3 * interval
+    assert w.quiet_until(time.monotonic()) == 0.0  # answered, and not due yet
+    assert w.quiet_until(due - LEAD / 2) == pytest.approx(due + LATE, abs=0.02)
+    conn.close()
+    end = time.monotonic() + 5
+    while w.quiet_until(due) and time.monotonic() < end:  # the connection's close frees its window
+        time.sleep(0.01)
+    assert w.quiet_until(due) == 0.0
+
+
+def test_a_client_with_a_new_connection_per_request_is_not_predicted(server: tuple[int, quiet.Windows]) -> None:
+    port, w = server
+    for _ in range(3):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        _get(conn)
+        conn.close()
+        time.sleep(MIN_INTERVAL + 0.05)
+    now = time.monotonic()
+    assert w.quiet_until(now + MIN_INTERVAL + 0.05) == 0.0
