@@ -24,7 +24,7 @@ sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from common import Row, render
 
-SECTIONS = ["scan", "exact", "scrape", "live", "logs"]
+SECTIONS = ["scan", "exact", "busy", "scrape", "live", "logs"]
 
 
 def main() -> int:

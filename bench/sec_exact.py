@@ -1,5 +1,5 @@
-"""Exact sizes on the running exporter, warm and cold, against `du -sb` on the same tree in the same run; and
-scrape latency while the link pass or a reconciliation runs, against the idle exporter on the same cache.
+"""Exact sizes on the running exporter, warm and cold, against `du -sb` on the same tree in the same run
+(scrapes while the exporter works: `sec_busy`).
 
 - "start -> index_verified": from starting the exporter process (a fresh state directory: its first start,
   the ledger seeding too) until `/metrics` says `modelcache_index_verified 1`; polled every 50 ms.
@@ -11,16 +11,14 @@ scrape latency while the link pass or a reconciliation runs, against the idle ex
 
 from __future__ import annotations
 
-import itertools
 import re
 import subprocess
 import sys
-import threading
 import time
 
 from common import Row, render, timed_process
 from data import cache
-from exporter_proc import Exporter, get
+from exporter_proc import Exporter
 
 DROP = "/proc/sys/vm/drop_caches"
 
@@ -104,130 +102,6 @@ def exact_rows(name: str, reps: int, cold: bool) -> list[Row]:
     ]
 
 
-class Scraper(threading.Thread):
-    """Scrapes `/metrics` back to back; keeps (latency, what the body said) of each."""
-
-    def __init__(self, ex: Exporter, root: str) -> None:
-        super().__init__(daemon=True)
-        self.ex, self.root = ex, root
-        #: (start time, latency, verified, reconciliations so far, the last one's seconds)
-        self.samples: list[tuple[float, float, float | None, float, float]] = []
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.is_set():
-            t0 = time.perf_counter()
-            try:
-                text = get(self.ex.url + "/metrics", {"Accept": "text/plain"}).decode()
-            except OSError:
-                time.sleep(0.01)
-                continue
-            took = time.perf_counter() - t0
-            verified = _value(text, "modelcache_index_verified", root=self.root)
-            if _value(text, "modelcache_index_ready", root=self.root) != 1.0:
-                verified = None  # still starting: neither the link pass nor idle
-            reconciles = _value(text, "modelcache_index_scans_total", root=self.root, **{"pass": "reconcile"})
-            seconds = _value(text, "modelcache_index_scan_duration_seconds", root=self.root, **{"pass": "reconcile"})
-            self.samples.append((t0, took, verified, reconciles or 0.0, seconds or 0.0))
-            time.sleep(0.005)
-
-    def wait_verified(self, timeout: float = 600) -> None:
-        """Until a scrape of this scraper showed the root exact (no second client scraping meanwhile: a
-        concurrent scrape would share or queue behind this one's rendering, which the idle rows never do)."""
-        t_end = time.monotonic() + timeout
-        while not (self.samples and self.samples[-1][2] == 1.0):
-            if self.ex.proc.poll() is not None:
-                raise RuntimeError(f"the exporter exited with {self.ex.proc.returncode}")
-            if time.monotonic() > t_end:
-                raise TimeoutError("index_verified")
-            time.sleep(0.05)
-
-
-def while_reconciling(samples: list[tuple[float, float, float | None, float, float]]) -> tuple[list[float], int]:
-    """The latencies of the scrapes that began while a reconciliation ran, and how many ended. A scrape that
-    first shows a new count marks the end of one that took the seconds it shows: the scrapes begun in those
-    seconds before it ran during it (that scrape itself, the first to encode the new state, did not)."""
-    ends = [(b[0], b[4]) for a, b in itertools.pairwise(samples) if b[3] > a[3]]
-    during = [s[1] for s in samples if any(end - secs <= s[0] < end for end, secs in ends)]
-    return during, len(ends)
-
-
-def _p99(values: list[float]) -> float:
-    values = sorted(values)
-    return values[max(0, int(len(values) * 0.99) - 1)]
-
-
-def quiet(ex: Exporter, limit: float = 60.0) -> None:
-    """Wait until the exporter uses less than 2 % of a core over a second (the ledger's first seeding done), for
-    at most `limit` seconds."""
-    t_end = time.monotonic() + limit
-    while time.monotonic() < t_end:
-        cpu0 = ex.cpu_seconds()
-        time.sleep(1.0)
-        if ex.cpu_seconds() - cpu0 < 0.02:
-            return
-
-
-def scrape_rows(name: str, *extra: str) -> list[Row]:
-    """Scrape latency during the link pass, during back-to-back reconciliations, and idle (warm page cache);
-    `extra`: flags (`--no-collector.ledger`: without the ledger's first seeding running beside the pass)."""
-    path, root = cache(name), f"cache-{name}"
-    tag = " (no ledger)" if "--no-collector.ledger" in extra else ""
-    ex = Exporter(path, "--collector.cache.reconcile-interval=1s", *extra)
-    scraper = Scraper(ex, root)
-    try:
-        scraper.start()
-        scraper.wait_verified()
-        during_links = [s[1] for s in scraper.samples if s[2] == 0.0]
-        quiet(ex)
-        mark = len(scraper.samples)
-        time.sleep(20)  # reconciliations, one after another (each a whole size pass)
-        during_reconcile, reconciles = while_reconciling(scraper.samples[mark:])
-    finally:
-        scraper.halt.set()
-        scraper.join()
-        ex.stop()
-    idle = _idle(path, root, max(300, len(during_links)), extra)
-    idle_p99 = _p99(idle)
-    base = f"idle{tag}"
-    rows = [Row("scrape while busy", base, name, idle, note=f"p99 {idle_p99 * 1000:.2f} ms")]
-    for what, samples, more in (
-        (f"during the link pass{tag}", during_links, ""),
-        (f"during reconciliations{tag}", during_reconcile, f", {reconciles} reconciliations"),
-    ):
-        p99 = _p99(samples) if samples else 0.0
-        rows.append(
-            Row(
-                "scrape while busy",
-                what,
-                name,
-                samples or [0.0],
-                baseline=base,
-                target="p99 <= 1.5x idle p99",
-                note=f"p99 {p99 * 1000:.2f} ms = {p99 / idle_p99:.2f}x idle p99{more}",
-            )
-        )
-    return rows
-
-
-def _idle(path: str, root: str, n: int, extra: tuple[str, ...]) -> list[float]:
-    """`n` scrapes of an idle exporter, by the same scraper as the busy rows (same pace, same parsing)."""
-    ex = Exporter(path, *extra)
-    scraper = Scraper(ex, root)
-    try:
-        scraper.start()
-        scraper.wait_verified()
-        quiet(ex)
-        mark = len(scraper.samples)
-        while len(scraper.samples) < mark + n:
-            time.sleep(0.1)
-        return [s[1] for s in scraper.samples[mark : mark + n]]
-    finally:
-        scraper.halt.set()
-        scraper.join()
-        ex.stop()
-
-
 def run(quick: bool) -> list[Row]:
     rows: list[Row] = []
     sizes = ["10k"] if quick else ["10k", "100k", "1M"]
@@ -235,8 +109,6 @@ def run(quick: bool) -> list[Row]:
         rows += _shown(exact_rows(name, 1 if quick else 3, cold=False))
         if not quick:
             rows += _shown(exact_rows(name, 2, cold=True))
-    for name in ["10k"] if quick else ["100k", "1M"]:
-        rows += _shown(scrape_rows(name))
     return rows
 
 

@@ -1,0 +1,226 @@
+"""Scrape latency while the exporter works (the link pass of a first start, reconciliations one after another)
+against the idle exporter on the same cache, warm page cache, two ways of scraping:
+
+- "paced": as Prometheus scrapes, `PACED_CLIENTS` kept-alive connections each scraping every `PACED_PERIOD`
+  seconds, their phases spread over the period (the exporter predicts each one's next scrape and keeps its
+  background work quiet around it: `web.pacing`). The link pass of a big root lasts a few seconds, so its
+  row gathers the scrapes of `LINK_STARTS` fresh starts.
+- "back to back": one client, a new connection per scrape, 5 ms apart (nothing to predict: background work
+  is quiet only while each scrape is served). A stress row, with the machine's floor beside it: the idle
+  exporter while two idle-priority spinners that are not the exporter's run.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import re
+import subprocess
+import sys
+import threading
+import time
+
+from common import Row, render
+from data import cache
+from exporter_proc import Exporter, get
+
+PACED_CLIENTS = 4
+PACED_PERIOD = 0.5
+LINK_STARTS = 8
+#: One sample: (start time, latency, verified (None while starting), reconciliations so far, the last one's s)
+Sample = tuple[float, float, float | None, float, float]
+SPIN = "import os\nos.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\nwhile True: pass\n"
+
+
+def _value(text: str, name: str, **labels: str) -> float | None:
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    m = re.search(rf"^{re.escape(name)}\{{{re.escape(want)}\}} (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def _sample(t0: float, took: float, text: str, root: str) -> Sample:
+    verified = _value(text, "modelcache_index_verified", root=root)
+    if _value(text, "modelcache_index_ready", root=root) != 1.0:
+        verified = None  # still starting: neither the link pass nor idle
+    reconciles = _value(text, "modelcache_index_scans_total", root=root, **{"pass": "reconcile"})
+    seconds = _value(text, "modelcache_index_scan_duration_seconds", root=root, **{"pass": "reconcile"})
+    return (t0, took, verified, reconciles or 0.0, seconds or 0.0)
+
+
+class Scrapers:
+    """Scrape `/metrics` until stopped: `clients` kept-alive connections every `period` s, or (period 0) one
+    client back to back with a new connection each time; `samples` in time order once stopped."""
+
+    def __init__(self, ex: Exporter, root: str, clients: int = 1, period: float = 0.0) -> None:
+        self.ex, self.root, self.period = ex, root, period
+        self.samples: list[Sample] = []
+        self.halt = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(i / clients,), daemon=True) for i in range(clients)]
+        for t in self._threads:
+            t.start()
+
+    def _scrape(self, conn: http.client.HTTPConnection | None) -> str:
+        if conn is None:
+            return get(self.ex.url + "/metrics", {"Accept": "text/plain"}).decode()
+        conn.request("GET", "/metrics", headers={"Accept": "text/plain"})
+        return conn.getresponse().read().decode()
+
+    def _run(self, phase: float) -> None:
+        conn = None
+        due = time.perf_counter() + phase * self.period
+        while not self.halt.is_set():
+            if self.period:
+                time.sleep(max(0.0, due - time.perf_counter()))
+                due += self.period
+                conn = conn or http.client.HTTPConnection("127.0.0.1", self.ex.port, timeout=30)
+            t0 = time.perf_counter()
+            try:
+                text = self._scrape(conn)
+            except OSError:
+                conn = None
+                time.sleep(0.01)
+                continue
+            self.samples.append(_sample(t0, time.perf_counter() - t0, text, self.root))
+            if not self.period:
+                time.sleep(0.005)
+
+    def wait_verified(self, timeout: float = 600) -> None:
+        """Until a scrape showed the root exact."""
+        t_end = time.monotonic() + timeout
+        while not any(s[2] == 1.0 for s in self.samples[-PACED_CLIENTS:]):
+            if self.ex.proc.poll() is not None:
+                raise RuntimeError(f"the exporter exited with {self.ex.proc.returncode}")
+            if time.monotonic() > t_end:
+                raise TimeoutError("index_verified")
+            time.sleep(0.05)
+
+    def stop(self) -> list[Sample]:
+        self.halt.set()
+        for t in self._threads:
+            t.join()
+        self.samples.sort()
+        return self.samples
+
+
+def while_reconciling(samples: list[Sample]) -> tuple[list[float], int]:
+    """The latencies of the scrapes that began while a reconciliation ran, and how many ended. A scrape that
+    first shows a new count marks the end of one that took the seconds it shows: the scrapes begun in those
+    seconds before it ran during it (that scrape itself, the first to encode the new state, did not)."""
+    ends = [(b[0], b[4]) for a, b in itertools.pairwise(samples) if b[3] > a[3]]
+    during = [s[1] for s in samples if any(end - secs <= s[0] < end for end, secs in ends)]
+    return during, len(ends)
+
+
+def p99(values: list[float]) -> float:
+    values = sorted(values)
+    return values[max(0, int(len(values) * 0.99) - 1)]
+
+
+def settle(ex: Exporter, limit: float = 90.0) -> None:
+    """Wait until the exporter uses less than 2 % of a core over a second (the ledger's first seeding done), for
+    at most `limit` seconds."""
+    t_end = time.monotonic() + limit
+    while time.monotonic() < t_end:
+        cpu0 = ex.cpu_seconds()
+        time.sleep(1.0)
+        if ex.cpu_seconds() - cpu0 < 0.02:
+            return
+
+
+def _observe(path: str, root: str, flags: tuple[str, ...], how: tuple[int, float], seconds: float) -> list[Sample]:
+    """The scrapes of `seconds` after a fresh exporter is exact and settled."""
+    ex = Exporter(path, *flags)
+    scr = Scrapers(ex, root, *how)
+    try:
+        scr.wait_verified()
+        settle(ex)
+        mark = time.perf_counter()
+        time.sleep(seconds)
+    finally:
+        samples = scr.stop()
+        ex.stop()
+    return [s for s in samples if s[0] >= mark]
+
+
+def _link_pass(path: str, root: str, how: tuple[int, float], starts: int) -> list[float]:
+    """The latencies of the scrapes during the link pass of `starts` fresh starts."""
+    out: list[float] = []
+    for _ in range(starts):
+        ex = Exporter(path)
+        scr = Scrapers(ex, root, *how)
+        try:
+            scr.wait_verified()
+        finally:
+            out += [s[1] for s in scr.stop() if s[2] == 0.0]
+            ex.stop()
+    return out
+
+
+def _rows(name: str, how: str, idle: list[float], links: list[float], recs: list[float], n: int) -> list[Row]:
+    base = f"{how}: idle"
+    rows = [Row("scrape while busy", base, name, idle, note=f"p99 {p99(idle) * 1000:.2f} ms")]
+    for what, samples, more in (("link pass", links, ""), ("reconciliations", recs, f", {n} reconciliations")):
+        rows.append(
+            Row(
+                "scrape while busy",
+                f"{how}: during the {what}",
+                name,
+                samples or [0.0],
+                baseline=base,
+                target="p99 <= 1.5x idle p99",
+                note=(f"p99 {p99(samples) * 1000:.2f} ms = {p99(samples) / p99(idle):.2f}x idle p99{more}")
+                if samples
+                else "no scrape fell in it",
+            )
+        )
+    return rows
+
+
+def paced_rows(name: str, seconds: float, starts: int) -> list[Row]:
+    path, root, how = cache(name), f"cache-{name}", (PACED_CLIENTS, PACED_PERIOD)
+    links = _link_pass(path, root, how, starts)
+    recs, n = while_reconciling(_observe(path, root, ("--collector.cache.reconcile-interval=1s",), how, seconds))
+    idle = [s[1] for s in _observe(path, root, (), how, seconds)]
+    label = f"paced ({PACED_CLIENTS} kept-alive clients, each every {PACED_PERIOD:g} s)"
+    return _rows(name, label, idle, links, recs, n)
+
+
+def back_to_back_rows(name: str, seconds: float) -> list[Row]:
+    path, root = cache(name), f"cache-{name}"
+    links = _link_pass(path, root, (1, 0.0), 1)
+    recs, n = while_reconciling(_observe(path, root, ("--collector.cache.reconcile-interval=1s",), (1, 0.0), seconds))
+    idle = [s[1] for s in _observe(path, root, (), (1, 0.0), seconds)]
+    rows = _rows(name, "back to back", idle, links, recs, n)
+    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(2)]
+    try:
+        floor = [s[1] for s in _observe(path, root, (), (1, 0.0), seconds)]
+    finally:
+        for sp in spinners:
+            sp.kill()
+            sp.wait()
+    note = f"p99 {p99(floor) * 1000:.2f} ms = {p99(floor) / p99(idle):.2f}x idle p99 (the machine, not the exporter)"
+    rows.append(
+        Row(
+            "scrape while busy",
+            "back to back: idle, 2 SCHED_IDLE spinners beside",
+            name,
+            floor,
+            baseline=rows[0].what,
+            note=note,
+        )
+    )
+    return rows
+
+
+def run(quick: bool) -> list[Row]:
+    rows: list[Row] = []
+    for name in ["10k"] if quick else ["100k", "1M"]:
+        rows += _shown(paced_rows(name, 5 if quick else 45, 1 if quick else LINK_STARTS))
+        rows += _shown(back_to_back_rows(name, 3 if quick else 20))
+    return rows
+
+
+def _shown(rows: list[Row]) -> list[Row]:
+    """`rows`, also printed at once on stderr (a long run that is stopped keeps what it measured)."""
+    print(render(rows), file=sys.stderr, flush=True)
+    return rows
