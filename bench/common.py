@@ -7,6 +7,7 @@ repetitions) with the ratio to the row named as its baseline, and writes `bench/
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import subprocess
 import time
@@ -31,6 +32,14 @@ class Row:
     @property
     def median(self) -> float:
         return statistics.median(self.samples)
+
+
+def metric_value(text: str, name: str, **labels: str) -> float | None:
+    """The value of series `name{labels}` (labels in sorted order, as the exporter writes them) in a
+    /metrics text body, or None when it is not there."""
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    m = re.search(rf"^{re.escape(name)}\{{{re.escape(want)}\}} (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
 
 
 def timed_process(

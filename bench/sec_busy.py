@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import http.client
 import itertools
-import re
 import subprocess
 import sys
 import threading
 import time
 
-from common import Row, render
+from common import Row, metric_value, render
 from data import cache
 from exporter_proc import Exporter, get
 
@@ -32,18 +31,12 @@ Sample = tuple[float, float, float | None, float, float]
 SPIN = "import os\nos.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\nwhile True: pass\n"
 
 
-def _value(text: str, name: str, **labels: str) -> float | None:
-    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    m = re.search(rf"^{re.escape(name)}\{{{re.escape(want)}\}} (\S+)$", text, re.M)
-    return float(m.group(1)) if m else None
-
-
 def _sample(t0: float, took: float, text: str, root: str) -> Sample:
-    verified = _value(text, "modelcache_index_verified", root=root)
-    if _value(text, "modelcache_index_ready", root=root) != 1.0:
+    verified = metric_value(text, "modelcache_index_verified", root=root)
+    if metric_value(text, "modelcache_index_ready", root=root) != 1.0:
         verified = None  # still starting: neither the link pass nor idle
-    reconciles = _value(text, "modelcache_index_scans_total", root=root, **{"pass": "reconcile"})
-    seconds = _value(text, "modelcache_index_scan_duration_seconds", root=root, **{"pass": "reconcile"})
+    reconciles = metric_value(text, "modelcache_index_scans_total", root=root, **{"pass": "reconcile"})
+    seconds = metric_value(text, "modelcache_index_scan_duration_seconds", root=root, **{"pass": "reconcile"})
     return (t0, took, verified, reconciles or 0.0, seconds or 0.0)
 
 

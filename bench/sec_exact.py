@@ -11,12 +11,11 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import time
 
-from common import Row, render, timed_process
+from common import Row, metric_value, render, timed_process
 from data import cache
 from exporter_proc import Exporter
 
@@ -34,12 +33,6 @@ def drop_caches() -> bool:
         return False
 
 
-def _value(text: str, name: str, **labels: str) -> float | None:
-    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    m = re.search(rf"^{re.escape(name)}\{{{re.escape(want)}\}} (\S+)$", text, re.M)
-    return float(m.group(1)) if m else None
-
-
 def start_to_exact(path: str, root: str) -> tuple[float, float, float]:
     """(seconds from start to exact sizes, the size pass's seconds, RSS MiB then) of a fresh exporter."""
     t0 = time.monotonic()
@@ -50,9 +43,9 @@ def start_to_exact(path: str, root: str) -> tuple[float, float, float]:
                 text = ex.metrics()
             except OSError:
                 text = ""
-            if _value(text, "modelcache_index_verified", root=root) == 1.0:
+            if metric_value(text, "modelcache_index_verified", root=root) == 1.0:
                 wall = time.monotonic() - t0
-                size = _value(text, "modelcache_index_scan_duration_seconds", root=root, **{"pass": "size"})
+                size = metric_value(text, "modelcache_index_scan_duration_seconds", root=root, **{"pass": "size"})
                 return wall, size or 0.0, ex.status("VmRSS")
             if ex.proc.poll() is not None:
                 raise RuntimeError(f"the exporter exited with {ex.proc.returncode}")
