@@ -121,18 +121,24 @@ def settle(ex: Exporter, limit: float = 90.0) -> None:
 
 
 def _observe(path: str, root: str, flags: tuple[str, ...], how: tuple[int, float], seconds: float) -> list[Sample]:
-    """The scrapes of `seconds` after a fresh exporter is exact and settled."""
+    """The scrapes of `seconds` after a fresh exporter is exact and settled (new connections: a paced
+    client is predicted from its third scrape on, as when Prometheus starts scraping)."""
     ex = Exporter(path, *flags)
-    scr = Scrapers(ex, root, *how)
     try:
-        scr.wait_verified()
-        settle(ex)
-        mark = time.perf_counter()
-        time.sleep(seconds)
+        first = Scrapers(ex, root, *how)
+        try:
+            first.wait_verified()
+        finally:
+            first.stop()
+        settle(ex)  # unscraped: the scrapes' own CPU would hide whether the exporter is done
+        scr = Scrapers(ex, root, *how)
+        try:
+            time.sleep(seconds)
+        finally:
+            samples = scr.stop()
     finally:
-        samples = scr.stop()
         ex.stop()
-    return [s for s in samples if s[0] >= mark]
+    return samples
 
 
 def _link_pass(path: str, root: str, how: tuple[int, float], starts: int) -> list[float]:
