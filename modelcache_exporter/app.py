@@ -16,6 +16,7 @@ from modelcache_exporter.access.checker import AccessChecker
 from modelcache_exporter.access.perms import Who, parse_who
 from modelcache_exporter.access.run import Place, required_places
 from modelcache_exporter.base.log import kv
+from modelcache_exporter.base.published import PUBLISHED
 from modelcache_exporter.collectors.base import ScrapeCollector, ScrapeTimer, Source
 from modelcache_exporter.collectors.catalog import build
 from modelcache_exporter.collectors.registry import Workers
@@ -31,8 +32,11 @@ from modelcache_exporter.logs.monitor import LogMonitor, MonitorSettings
 from modelcache_exporter.web import landing, overview
 
 log = logging.getLogger(__name__)
-#: How often what changed is encoded ahead of the next scrape (seconds).
+#: The longest a change that is not announced (`base.published`) waits to be encoded ahead of scrapes (s);
+#: a published one is encoded at once.
 ENCODE_AHEAD = 0.1
+#: The least time between two encodings ahead (s): a burst of publications is encoded once or twice.
+ENCODE_GAP = 0.01
 
 
 class Exporter:
@@ -178,16 +182,21 @@ class Exporter:
             self._threads.append(writer)
 
     def _encode_loop(self) -> None:
-        """Encode what changed before scrapes ask for it (`ScrapeCollector.prepare`), every ENCODE_AHEAD s."""
-        while not self._halt.wait(ENCODE_AHEAD):
+        """Encode what changed before scrapes ask for it (`ScrapeCollector.prepare`): as soon as a state is
+        published, and every ENCODE_AHEAD s for what is not announced."""
+        seen = PUBLISHED.count
+        while not self._halt.is_set():
+            seen = PUBLISHED.wait(seen, ENCODE_AHEAD)
             try:
                 self.scrape.prepare()
             except Exception:
                 log.exception("encoding ahead of scrapes failed")
+            self._halt.wait(ENCODE_GAP)
 
     def stop(self) -> None:
         """Stop the threads (samplers blocked in a hung syscall are daemons and are left behind)."""
         self._halt.set()
+        PUBLISHED.bump()  # wakes the encoder to see the halt
         for h in self.health:
             h.stop()
         if self.disk is not None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from modelcache_exporter.access.perms import Who
 from modelcache_exporter.access.run import Place, RootAccess, root_access
 from modelcache_exporter.base.log import kv
+from modelcache_exporter.base.published import PUBLISHED
 from modelcache_exporter.index.offproc import StepThread, Unavailable
 from modelcache_exporter.index.state import RootState
 
@@ -118,3 +119,4 @@ class AccessChecker(StepThread):
                 )
         self._roots[name] = RootReadable(name, found, time.time())
         self.generation += 1
+        PUBLISHED.bump()

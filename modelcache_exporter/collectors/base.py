@@ -114,6 +114,12 @@ class ScrapeCollector(Collector):
             with self._lock:
                 self._cache[source.name] = fresh
 
+    def encoded(self, name: str, om: bool) -> bytes | None:
+        """What is held encoded for source `name` in one format (None: nothing yet): the bytes the next scrape
+        sends for it while its `cache_key()` is unchanged."""
+        hit = self._cache.get(name)
+        return hit.raw.get(om) if hit is not None else None
+
     def _render(self, om: bool, gz: bool) -> bytes:
         """The exposition body, reusing the encoding of unchanged sources.
 

@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 
 from modelcache_exporter.base.log import kv
+from modelcache_exporter.base.published import PUBLISHED
 from modelcache_exporter.base.rootconfig import RootConfig
 from modelcache_exporter.index.decide import LayoutDecision
 from modelcache_exporter.index.events import EventQueue
@@ -101,6 +102,7 @@ class RootCore(threading.Thread):
         generation = self.status.generation + 1  # scrapes reuse their encoding until this changes
         self.status = replace(self.status, watches=watches, generation=generation, **status)  # type: ignore[arg-type]
         self.state = build_state(self.status, self.index.models.values(), self.index.extras, self.stats)
+        PUBLISHED.bump()
 
     def watch_root(self) -> str:
         """Watch the root folder alone (to see the first decisive entry arrive); the mode this gives."""

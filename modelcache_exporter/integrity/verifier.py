@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from modelcache_exporter.base.log import kv
+from modelcache_exporter.base.published import PUBLISHED
 from modelcache_exporter.index.offproc import StepThread, Unavailable
 from modelcache_exporter.index.state import RootState
 from modelcache_exporter.integrity.run import ModelResult, verify_model
@@ -120,6 +121,7 @@ class Verifier(StepThread):
     def _publish(self, root: RootVerification) -> None:
         self._roots[root.name] = root
         self.generation += 1
+        PUBLISHED.bump()
 
     def _end(self, name: str, keys: set[str]) -> None:
         """The pass over root `name` is done (models no longer in it are forgotten); stop the worker if idle."""

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from modelcache_exporter.base.published import PUBLISHED
 from modelcache_exporter.ledger.classify import REASONS, RETURNED, Arrival
 from modelcache_exporter.ledger.settings import LedgerSettings
 
@@ -191,6 +192,7 @@ class Counters:
         old = self.snapshot
         if (roots, self.persistent, self.errors) != (old.roots, old.persistent, old.errors) or not old.generation:
             self.snapshot = Snapshot(old.generation + 1, roots, self.persistent, dict(self.errors))
+            PUBLISHED.bump()
 
 
 __all__ = ["BUCKETS", "REASONS", "RECENT", "Counters", "Recent", "RootCounters", "Snapshot"]
