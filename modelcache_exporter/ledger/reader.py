@@ -4,8 +4,10 @@ At every start the ledger lists each model's artifacts (a `statx` per file), and
 its sizes and the files of each revision (a `readlink` per snapshot entry): for a cache of a million files,
 tens of seconds of Python that would hold the GIL against every scrape. A model of more than `BIG_FILES`
 files is read by one worker process (spawned on first use, stopped after `IDLE_SECONDS` unused) while the
-ledger's thread waits without the GIL; a small one is read here. An OSError raised in the worker (the model
-cannot be read) reaches the caller as it would in-process. Without workers, everything is read here.
+ledger's thread waits without the GIL; a small one is read here, unless small ones come by the hundred (the
+first start of a cache of many small models: more than `BIG_FILES` files read here within a second), or the
+worker is up anyway: then it reads them all. An OSError raised in the worker (the model cannot be read)
+reaches the caller as it would in-process. Without workers, everything is read here.
 """
 
 from __future__ import annotations
@@ -44,10 +46,18 @@ class Reader:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
         self._used = 0.0
+        #: files read here in the current second: (its start, files)
+        self._here = (0.0, 0)
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker process is up."""
+        return self._pool is not None
 
     def run(self, files: int, fn: Callable[..., R], *args: object) -> R:
-        """`fn(*args)`: in the worker when the model has more than `BIG_FILES` files (and workers work)."""
-        if files <= BIG_FILES or self.workers < 1:
+        """`fn(*args)`, reading `files` files: in the worker when that is big, when the reads here add up to
+        more than `BIG_FILES` files within a second, or when the worker is up (and workers work)."""
+        if self.workers < 1 or not self._offload(files, time.monotonic()):
             return fn(*args)
         try:
             if self._pool is None:
@@ -59,6 +69,14 @@ class Reader:
             self.close()
             self.workers = 0
             return fn(*args)
+
+    def _offload(self, files: int, now: float) -> bool:
+        """Whether a read of `files` files goes to the worker (else it is counted as read here)."""
+        if files > BIG_FILES or self._pool is not None:
+            return True
+        start, here = self._here if now - self._here[0] < 1.0 else (now, 0)
+        self._here = (start, here + files)
+        return here + files > BIG_FILES
 
     def tick(self) -> None:
         """Stop the worker when it has not been used for `IDLE_SECONDS`."""
