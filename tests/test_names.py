@@ -18,6 +18,7 @@ from prometheus_client.core import Metric
 from modelcache_exporter.base.names import from_db, label_text, to_db
 from modelcache_exporter.collectors.base import ScrapeCollector, ScrapeTimer
 from modelcache_exporter.collectors.families import gauge
+from modelcache_exporter.ledger.store import Store
 
 BAD = b"a\xff\xfeb"
 SHOWN = "a\\xff\\xfeb"  # how the label shows it
@@ -171,3 +172,17 @@ class _Other:
         family = gauge("other", "Another value.", ["key"])
         family.add_metric([os.fsdecode(BAD)], 1.0)
         return [family]
+
+
+def test_a_write_with_a_name_that_is_not_text_stores_its_bytes_once(tmp_path: Path) -> None:
+    """Rows are bound as they are; one holding a name sqlite cannot bind has the whole statement redone through
+    the codec, the rows before it not written twice."""
+    store = Store(str(tmp_path / "ledger.sqlite"))
+    bad = os.fsdecode(b"org/" + BAD)
+    rows = [(1.0, "hub", key, key, "f", "first", 3, None) for key in ("org/a", bad, "org/b")]
+    store.transaction([("INSERT INTO downloads VALUES (?,?,?,?,?,?,?,?)", rows)])
+    got = sorted(str(m) for (m,) in store.query("SELECT model FROM downloads WHERE root=?", ("hub",)))
+    assert got == sorted(["org/a", bad, "org/b"])
+    raw = {m for (m,) in store.db.execute("SELECT model FROM downloads")}
+    assert b"org/" + BAD in raw and "org/a" in raw  # the bad name as its bytes, the others as text
+    store.close()
