@@ -10,10 +10,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import cachefixture
 import pytest
 
 from modelcache_exporter.base import quiet
 from modelcache_exporter.index.offproc import spawn_pool, stop_pool
+from modelcache_exporter.scan.hub import scan_repo
+from modelcache_exporter.scan.hubsnap import single_snapshot_match, walk_revision
 from modelcache_exporter.web.pacing import LATE, LEAD, MIN_INTERVAL, SERVE_HOLD, Pacer, predict
 from modelcache_exporter.web.server import serve
 
@@ -195,3 +198,32 @@ def test_a_client_with_a_new_connection_per_request_is_not_predicted(server: tup
         time.sleep(MIN_INTERVAL + 0.05)
     now = time.monotonic()
     assert w.quiet_until(now + MIN_INTERVAL + 0.05) == 0.0
+
+
+@pytest.fixture
+def big_repo(tmp_path: Any) -> Any:
+    """A hub repo whose one snapshot folder holds 2.5 x `quiet.EVERY` links to as many blobs."""
+    files = {f"f{i:04d}.bin": f"{i}\n".encode() for i in range(quiet.EVERY * 5 // 2)}
+    repo = tmp_path / "hub" / "models--org--big"
+    cachefixture._snapshot(repo, "a" * 40, files)
+    return repo
+
+
+@pytest.mark.parametrize("walk", ["size pass", "link pass, common shape", "link pass, full read", "revision"])
+def test_a_walk_pauses_within_a_big_folder(walk: str, big_repo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `EVERY` entries a walk looks whether a scrape is served or due, not only between repos."""
+    calls: list[float] = []
+    monkeypatch.setattr(quiet, "pause", lambda: calls.append(time.monotonic()) or 0.0)
+    root, key = str(big_repo.parent), big_repo.name
+    snapshot = big_repo / "snapshots" / ("a" * 40)
+    if walk == "size pass":
+        assert scan_repo(root, key, links=False).files == quiet.EVERY * 5 // 2
+    elif walk == "link pass, common shape":
+        assert single_snapshot_match(str(big_repo)) == ("a" * 40, quiet.EVERY * 5 // 2)
+    elif walk == "link pass, full read":  # two revisions: not the common shape, every link is read
+        cachefixture._snapshot(big_repo, "b" * 40, {"f0000.bin": b"0\n"})
+        assert scan_repo(root, key, links=True).files == quiet.EVERY * 5 // 2
+        assert len(calls) >= 4  # 2 in blobs/, and the pauses in the snapshot's links
+    else:
+        walk_revision(str(snapshot), "rev", lambda *_: None, lambda *_: None, [])
+    assert len(calls) >= 2

@@ -13,6 +13,7 @@ import stat
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from modelcache_exporter.base import quiet
 from modelcache_exporter.scan.fingerprint import fingerprint
 from modelcache_exporter.scan.hubsnap import Blob, RepoScan, count_files, list_snapshots, read_refs, scan_snapshots
 from modelcache_exporter.scan.model import (
@@ -69,7 +70,9 @@ def _scan_blobs(
         return blobs, partial, False
     try:
         with os.scandir(fd) as it:
-            for e in it:
+            for i, e in enumerate(it, 1):
+                if not i % quiet.EVERY:
+                    quiet.pause()
                 name = e.name
                 try:
                     if e.is_symlink():
