@@ -39,7 +39,7 @@ def _sample(t0: float, took: float, text: str, root: str) -> Sample:
         verified = None  # still starting: neither the link pass nor idle
     reconciles = metric_value(text, "modelcache_index_scans_total", root=root, **{"pass": "reconcile"})
     seconds = metric_value(text, "modelcache_index_scan_duration_seconds", root=root, **{"pass": "reconcile"})
-    seeding = metric_value(text, "modelcache_ledger_artifacts", root=root) is None
+    seeding = not metric_value(text, "modelcache_ledger_artifacts", root=root)  # absent or 0 until recorded
     return (t0, took, verified, reconciles or 0.0, seconds or 0.0, seeding)
 
 
@@ -139,6 +139,7 @@ def _observe(path: str, root: str, flags: tuple[str, ...], how: tuple[int, float
         first = Scrapers(ex, root, *how)
         try:
             first.wait_verified()
+            first.wait_seeded()  # on 1M a minute of the ledger's first recording: not idle
         finally:
             first.stop()
         settle(ex)  # unscraped: the scrapes' own CPU would hide whether the exporter is done
