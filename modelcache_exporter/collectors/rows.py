@@ -83,12 +83,17 @@ class BlockTable:
         return b"".join(head + b"".join(column) for head, column in zip(headers, columns, strict=True))
 
     def _lines(self, block: Block) -> tuple[bytes, ...]:
-        """Each family's sample lines for one block."""
+        """Each family's sample lines for one block (a model's label values, written alike in each of its
+        families, are escaped once: a new root encodes every model at once)."""
         out = []
+        written: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
         for decl, order, rows in zip(self.decls, self._order, block, strict=True):
             text = []
             for labels, value in rows:
-                pairs = ",".join(f'{decl.labels[i]}="{_escape(labels[i])}"' for i in order)
+                pairs = written.get((decl.labels, labels))
+                if pairs is None:
+                    pairs = ",".join(f'{decl.labels[i]}="{_escape(labels[i])}"' for i in order)
+                    written[(decl.labels, labels)] = pairs
                 text.append(f"{decl.name}{{{pairs}}}" if pairs else decl.name)
                 text.append(f" {floatToGoString(value)}\n")
             out.append("".join(text).encode("utf-8"))
