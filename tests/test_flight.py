@@ -144,3 +144,37 @@ def test_a_change_is_encoded_ahead_of_the_scrape_that_follows() -> None:
     scrape.prepare()
     assert source.calls == 3
     assert b"modelcache_test_version 2.0" in scrape.render(om=True) and source.calls == 3
+
+
+class _Gated(_Versioned):
+    """A versioned source whose collection waits for `go` once `gate` is set (an encoding that takes a while)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate, self.entered, self.go = False, threading.Event(), threading.Event()
+
+    def collect(self) -> Iterable[Metric]:
+        if self.gate:
+            self.entered.set()
+            self.go.wait(10)
+        return super().collect()
+
+
+def test_a_scrape_waits_for_the_state_being_encoded_ahead_instead_of_encoding_it_beside() -> None:
+    source = _Gated()
+    scrape = ScrapeCollector([source], ScrapeTimer())
+    scrape.render(om=False)
+    source.version, source.gate = 1, True
+    ahead = threading.Thread(target=scrape.prepare)
+    ahead.start()
+    assert source.entered.wait(5)
+    bodies: list[bytes] = []
+    scraper = threading.Thread(target=lambda: bodies.append(scrape.render(om=False)))
+    scraper.start()
+    scraper.join(0.2)
+    assert scraper.is_alive()  # waiting for the encoding ahead
+    source.go.set()
+    ahead.join(5)
+    scraper.join(5)
+    assert b"modelcache_test_version 1.0" in bodies[0]
+    assert source.calls == 2  # version 0, and version 1 once: by the encoder, not again by the scrape
