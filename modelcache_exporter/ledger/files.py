@@ -30,6 +30,12 @@ def files_of(root: str, layout: str, key: str, current: Listing) -> list[FileOf]
     """The files the model's present artifacts are, by revision (hf-hub: only links to a listed blob)."""
     if layout != "hf-hub":
         return [FileOf(seen.revision, artifact_path(ident, layout), ident) for ident, seen in current.items()]
+    return linked_files(root, key, frozenset(current))
+
+
+def linked_files(root: str, key: str, blobs: frozenset[str]) -> list[FileOf]:
+    """The files of a hub model's revisions that link to one of `blobs` (read in a worker for a big model:
+    it is sent the names only, not the listing)."""
     snaps = os.path.join(root, key, "snapshots")
     try:
         revisions = sorted(e.name for e in os.scandir(snaps) if e.is_dir(follow_symlinks=False))
@@ -41,7 +47,7 @@ def files_of(root: str, layout: str, key: str, current: Listing) -> list[FileOf]
 
         def link(path: str, target: str, _depth: int, rev: str = rev, top: str = top) -> None:
             blob = os.path.basename(target)
-            if blob in current:
+            if blob in blobs:
                 out.append(FileOf(rev, os.path.relpath(path, top), blob))
 
         errors: list[ScanError] = []

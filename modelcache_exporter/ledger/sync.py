@@ -21,10 +21,10 @@ from collections.abc import Callable
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.root import RootRef
 from modelcache_exporter.index.state import RootState
-from modelcache_exporter.ledger.artifacts import list_artifacts
+from modelcache_exporter.ledger.artifacts import Listing, list_artifacts
 from modelcache_exporter.ledger.classify import RETURNED, SYNCED, Arrival, copied_verdict, diff
 from modelcache_exporter.ledger.eventlog import Removals, log_downloads
-from modelcache_exporter.ledger.files import FileOf, files_of
+from modelcache_exporter.ledger.files import FileOf, files_of, linked_files
 from modelcache_exporter.ledger.identity import FileId
 from modelcache_exporter.ledger.partials import Partials
 from modelcache_exporter.ledger.reader import Reader, sizes_of
@@ -148,8 +148,15 @@ class LedgerSync:
         repo = model.repo_id if model else repo_of(key, ref.layout)
         # files are read when the model gained an artifact or a revision, or was recorded before the ledger kept them
         mapped = not (d.arrived or revs - known or (current and not self.store.has_files(ref.name, key)))
-        files = [] if mapped else self.reader.run(big, files_of, ref.path, ref.layout, key, current)
+        files = [] if mapped else self._files(ref, key, big, current)
         self._record(ref, key, repo, (arrivals, removed, stamps, files), revs, seeding, now, whole=not current)
+
+    def _files(self, ref: RootRef, key: str, big: int, current: Listing) -> list[FileOf]:
+        """The model's files by revision: a hub model's snapshot links are read (in the worker for a big one);
+        other layouts' come from the listing."""
+        if ref.layout != "hf-hub":
+            return files_of(ref.path, ref.layout, key, current)
+        return self.reader.run(big, linked_files, ref.path, key, frozenset(current))
 
     def _record(
         self,
