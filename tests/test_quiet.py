@@ -15,6 +15,7 @@ import pytest
 
 from modelcache_exporter.base import quiet
 from modelcache_exporter.index.offproc import spawn_pool, stop_pool
+from modelcache_exporter.ledger.store import Store
 from modelcache_exporter.scan.hub import scan_repo
 from modelcache_exporter.scan.hubsnap import single_snapshot_match, walk_revision
 from modelcache_exporter.web.pacing import LATE, LEAD, MIN_INTERVAL, SERVE_HOLD, Pacer, predict
@@ -227,3 +228,15 @@ def test_a_walk_pauses_within_a_big_folder(walk: str, big_repo: Any, monkeypatch
     else:
         walk_revision(str(snapshot), "rev", lambda *_: None, lambda *_: None, [])
     assert len(calls) >= 2
+
+
+def test_the_ledger_writes_in_chunks_pausing_between(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[float] = []
+    monkeypatch.setattr(quiet, "pause", lambda: calls.append(time.monotonic()) or 0.0)
+    store = Store(str(tmp_path / "ledger.sqlite"))
+    n = quiet.EVERY * 5 // 2
+    rows = [(1.0, "hub", "org/m", "org/m", f"f{i}", "first", 3, None) for i in range(n)]
+    store.transaction([("INSERT INTO downloads VALUES (?,?,?,?,?,?,?,?)", rows)])
+    assert store.query("SELECT COUNT(*) FROM downloads") == [(n,)]
+    assert len(calls) == 2  # between the 3 chunks
+    store.close()

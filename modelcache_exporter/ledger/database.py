@@ -16,6 +16,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 
+from modelcache_exporter.base import quiet
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.base.names import from_db, to_db
 from modelcache_exporter.ledger import storefile
@@ -171,14 +172,21 @@ class Database:
     def _many(self, sql: str, rows: list[tuple[object, ...]]) -> None:
         """One statement over `rows`, bound as they are; when a value is a name that is not text (sqlite cannot
         bind it), what it wrote is undone and every value goes through `to_db`. The common case then costs no
-        Python per value (a first start records a row per file: a million rows)."""
+        Python per value (a first start records a row per file: a million rows). Rows are written `quiet.EVERY`
+        at a time, pausing between (`quiet.pause`: not while a scrape is served or due)."""
         self.db.execute("SAVEPOINT rows")
         try:
-            self.db.executemany(sql, rows)
+            self._chunked(sql, rows)
         except UnicodeEncodeError:
             self.db.execute("ROLLBACK TO rows")
-            self.db.executemany(sql, _params(rows))
+            self._chunked(sql, _params(rows))
         self.db.execute("RELEASE rows")
+
+    def _chunked(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        for start in range(0, len(rows), quiet.EVERY):
+            if start:
+                quiet.pause()
+            self.db.executemany(sql, rows[start : start + quiet.EVERY])
 
     def query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """Run a read; on failure switch to memory (and read nothing)."""

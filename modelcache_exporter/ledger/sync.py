@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from modelcache_exporter.base import quiet
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.root import RootRef
 from modelcache_exporter.index.state import RootState
@@ -133,7 +134,9 @@ class LedgerSync:
         now = time.time()
         arrivals = []
         sizes = self.reader.run(len(d.arrived), sizes_of, ref.path, ref.layout, key, [i for i, _ in d.arrived])
-        for (ident, reason), size in zip(d.arrived, sizes, strict=True):
+        for i, ((ident, reason), size) in enumerate(zip(d.arrived, sizes, strict=True), 1):
+            if not i % quiet.EVERY:
+                quiet.pause()  # a big model's first recording is thousands of these: not while a scrape is due
             seen = current[ident]
             seconds, rsync = (
                 self.partials.finished(ref.name, key, seen.hint, now) if reason != RETURNED else (None, False)
