@@ -240,3 +240,14 @@ def test_the_ledger_writes_in_chunks_pausing_between(tmp_path: Any, monkeypatch:
     assert store.query("SELECT COUNT(*) FROM downloads") == [(n,)]
     assert len(calls) == 2  # between the 3 chunks
     store.close()
+
+
+def test_a_pause_ends_soon_after_its_window_is_cleared(installed: quiet.Windows) -> None:
+    """A served request's window lasts until it is answered: the work goes on then, not `MAX_PAUSE` later."""
+    now = time.monotonic()
+    installed.set(0, now, now + 0.25)
+    clear = threading.Timer(0.01, lambda: installed.set(0, 0.0, 0.0))
+    clear.start()
+    waited = quiet.pause()
+    clear.join()
+    assert 0.005 < waited < 0.05

@@ -31,6 +31,8 @@ SLOTS = 8
 MAX_PAUSE = 0.1
 #: The most of each second that background work spends in pauses (it always progresses).
 MAX_SHARE = 0.5
+#: How often a pause looks whether its window is still open (it ends when the scrape was answered).
+STEP = 0.002
 #: A window that claims to last longer than this is ignored (torn or stale values cannot stop the work).
 MAX_WINDOW = 1.0
 #: Entries a walk of one folder reads between two `pause()` calls (~1-3 ms of stat/readlink when warm): a big
@@ -132,6 +134,20 @@ def pause() -> float:
         if wait <= 0:
             return 0.0
         _HERE.paused += wait
+    waited = min(wait, _sleep_while_quiet(w, now, now + wait))
+    with _HERE.lock:
+        _HERE.paused -= wait - waited  # the window closed early (the request was answered): not counted
+    return waited
+
+
+def _sleep_while_quiet(w: Windows, start: float, deadline: float) -> float:
+    """Sleep until `deadline`, or until no window is open any more (looked at every `STEP` s); the seconds
+    slept. A served request's window lasts until it is answered, usually a few ms of its `SERVE_HOLD`."""
+    t = start
     with contextlib.suppress(ValueError, OverflowError):
-        time.sleep(wait)
-    return wait
+        while t < deadline:
+            time.sleep(min(STEP, deadline - t))
+            t = time.monotonic()
+            if w.quiet_until(t) <= t:
+                break
+    return max(0.0, t - start)
