@@ -10,8 +10,8 @@ from shortly before its next scrape is due (`web.pacing` predicts it).
 
 The windows are a few (start, end) pairs of `time.monotonic()` (one clock for all processes of the machine)
 in shared memory, made by the serving process and handed to each worker process at its start (`install`).
-Work calls `pause()` between items (a repo of a pass, a model of the ledger) and every `EVERY` entries of a
-folder it walks; a pause is bounded
+Work calls `pause()` between items (a repo of a pass, a model of the ledger), and every `EVERY` entries of a
+blobs folder (size pass, reconciliation) or rows (the ledger's writes); a pause is bounded
 (`MAX_PAUSE` each, at most `MAX_SHARE` of any second), so no window, however set, stops the work.
 """
 
@@ -35,8 +35,9 @@ MAX_SHARE = 0.5
 STEP = 0.002
 #: A window that claims to last longer than this is ignored (torn or stale values cannot stop the work).
 MAX_WINDOW = 1.0
-#: Entries a walk of one folder reads between two `pause()` calls (~1-3 ms of stat/readlink when warm): a big
-#: repo's folder (thousands of files) no longer runs through a window that opened while it was read.
+#: Entries (blobs stat'ed, ledger rows written) between two `pause()` calls (~1-3 ms when warm): a big repo no
+#: longer runs through a window that opened while it was read. Not in the link pass: on a cold disk it is what
+#: exact sizes wait for, and pausing its reads cost more than it gave (bench/results.md).
 EVERY = 256
 
 
