@@ -56,8 +56,9 @@ class LedgerCollector:
         self.ledger = ledger
 
     def cache_key(self) -> object:
-        """Changes whenever the ledger publishes (every tick) or required models are re-evaluated."""
-        return self.ledger.counters.snapshot.generation, id(self.ledger.required), id(self.ledger.forecast)
+        """Changes whenever the ledger publishes (every tick) or required models are re-evaluated (the objects
+        themselves, not their `id()`: a new one may reuse the id of the one it replaced)."""
+        return self.ledger.counters.snapshot.generation, self.ledger.required, self.ledger.forecast
 
     def collect(self) -> Iterator[Metric]:
         snap = self.ledger.counters.snapshot

@@ -43,8 +43,9 @@ class Workers:
 def per_model_key(generation: int, index: CacheIndex, ledger: Ledger | None) -> object:
     """The `cache_key()` of a collector that shows a worker's published snapshot per model: it changes when the
     worker publishes (`generation`), when the index does (the repo labels) or when the required models are
-    evaluated again."""
-    required = id(ledger.required) if ledger is not None else None
+    evaluated again (the evaluation itself, not its `id()`: a new tuple may get the id of the one it replaced,
+    and the key would not change)."""
+    required = ledger.required if ledger is not None else None
     return generation, tuple((s.name, s.generation) for s in index.states()), required
 
 
