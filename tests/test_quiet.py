@@ -8,15 +8,17 @@ import http.client
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import cachefixture
 import pytest
 
-from modelcache_exporter.base import quiet
+from modelcache_exporter.base import quiet, threads
 from modelcache_exporter.index.offproc import spawn_pool, stop_pool
 from modelcache_exporter.ledger.store import Store
 from modelcache_exporter.scan.hub import scan_repo
+from modelcache_exporter.scan.hubsnap import single_snapshot_match, walk_revision
 from modelcache_exporter.web.pacing import LATE, LEAD, MIN_INTERVAL, SERVE_HOLD, Pacer, predict
 from modelcache_exporter.web.server import serve
 
@@ -120,6 +122,14 @@ def test_steady_arrivals_predict_the_next_one() -> None:
     assert predict((100.0, 100.0 + fast, 100.0 + 2 * fast)) is None  # back to back: not predicted
 
 
+def test_a_client_every_half_second_is_predicted_though_its_intervals_jitter() -> None:
+    """Scraped every 0.5 s (the bench's clients), intervals come a fraction of a ms short or long: each one is
+    predicted (at a `MIN_INTERVAL` of 0.5 s half of them predicted nothing, and those scrapes met the work)."""
+    for jitter in (-0.0008, 0.0, 0.0008):
+        due = predict((100.0, 100.5 + jitter, 101.0))
+        assert due is not None and due.at == pytest.approx(101.5 - jitter)
+
+
 def test_a_pacer_holds_its_window_while_serving_then_around_the_next_request() -> None:
     w = local()
     pacer = Pacer(w)
@@ -209,13 +219,55 @@ def big_repo(tmp_path: Any) -> Any:
     return repo
 
 
-def test_the_size_pass_pauses_within_a_big_blobs_folder(big_repo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every `EVERY` blobs the size pass (a reconciliation) looks whether a scrape is served or due, not only
-    between repos. (The link pass does not: it is the part of exact sizes that is bound by the disk.)"""
+def _walk(walk: str, repo: Any) -> None:
+    root, key = str(repo.parent), repo.name
+    if walk == "size pass":
+        assert scan_repo(root, key, links=False).files == quiet.EVERY * 5 // 2
+    elif walk == "link pass, common shape":
+        assert single_snapshot_match(str(repo)) == ("a" * 40, quiet.EVERY * 5 // 2)
+    elif walk == "link pass, full read":  # two revisions: not the common shape, every link is read
+        cachefixture._snapshot(repo, "b" * 40, {"f0000.bin": b"0\n"})
+        assert scan_repo(root, key, links=True).files == quiet.EVERY * 5 // 2
+    else:
+        walk_revision(str(repo / "snapshots" / ("a" * 40)), "rev", lambda *_: None, lambda *_: None, [])
+
+
+WALKS = ["size pass", "link pass, common shape", "link pass, full read", "revision"]
+
+
+@pytest.mark.parametrize("walk", WALKS)
+def test_a_walk_pauses_within_a_big_folder(walk: str, big_repo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `EVERY` entries a walk looks whether a scrape is served or due, not only between repos: warm, a
+    2,000-file repo is ~15 ms of a worker's CPU, which a scrape served beside it would share."""
     calls: list[float] = []
     monkeypatch.setattr(quiet, "pause", lambda: calls.append(time.monotonic()) or 0.0)
-    assert scan_repo(str(big_repo.parent), big_repo.name, links=False).files == quiet.EVERY * 5 // 2
-    assert len(calls) == 2
+    _walk(walk, big_repo)
+    assert len(calls) >= (4 if walk == "link pass, full read" else 2)  # full read: blobs/ and the links
+
+
+@pytest.mark.parametrize("walk", WALKS)
+def test_a_walk_in_a_disk_bound_thread_does_not_pause_within(
+    walk: str, big_repo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thread of `base.threads` (several reads in flight: a cold disk) skips the pauses within a repo: it
+    waits on the disk, not the CPU, and pausing would empty the disk's queue (what exact sizes wait for)."""
+    calls: list[float] = []
+    monkeypatch.setattr(quiet, "pause", lambda: calls.append(time.monotonic()) or 0.0)
+    with ThreadPoolExecutor(1, initializer=quiet.disk_bound) as pool:
+        pool.submit(_walk, walk, big_repo).result(30)
+    assert calls == []
+    _walk("revision", big_repo)  # the flag is the thread's: this one still pauses
+    assert len(calls) >= 2
+
+
+def test_the_read_threads_are_disk_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`map_threads` (the reads of a cold disk) runs its items in disk-bound threads; between items it pauses."""
+    calls: list[float] = []
+    monkeypatch.setattr(quiet, "pause", lambda: calls.append(time.monotonic()) or 0.0)
+    monkeypatch.setattr(threads, "pause", quiet.pause)
+    flags = threads.map_threads(lambda _: (quiet.pause_within(), getattr(quiet._THREAD, "disk", False))[1], range(6), 3)
+    assert flags == [True] * 6
+    assert len(calls) == 6  # one before each item, none within
 
 
 def test_the_ledger_writes_in_chunks_pausing_between(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,8 +10,8 @@ from shortly before its next scrape is due (`web.pacing` predicts it).
 
 The windows are a few (start, end) pairs of `time.monotonic()` (one clock for all processes of the machine)
 in shared memory, made by the serving process and handed to each worker process at its start (`install`).
-Work calls `pause()` between items (a repo of a pass, a model of the ledger), and every `EVERY` entries of a
-blobs folder (size pass, reconciliation) or rows (the ledger's writes); a pause is bounded
+Work calls `pause()` between items (a repo of a pass, a model of the ledger) and every `EVERY` rows of the
+ledger's writes, and `pause_within()` every `EVERY` entries of a folder a pass reads; a pause is bounded
 (`MAX_PAUSE` each, at most `MAX_SHARE` of any second), so no window, however set, stops the work.
 """
 
@@ -35,9 +35,8 @@ MAX_SHARE = 0.5
 STEP = 0.002
 #: A window that claims to last longer than this is ignored (torn or stale values cannot stop the work).
 MAX_WINDOW = 1.0
-#: Entries (blobs stat'ed, ledger rows written) between two `pause()` calls (~1-3 ms when warm): a big repo no
-#: longer runs through a window that opened while it was read. Not in the link pass: on a cold disk it is what
-#: exact sizes wait for, and pausing its reads cost more than it gave (bench/results.md).
+#: Entries (blobs stat'ed, links read, ledger rows written) between two pauses (~1-3 ms when warm): a big repo
+#: no longer runs through a window that opened while it was read (`pause_within`).
 EVERY = 256
 
 
@@ -84,6 +83,16 @@ class Windows:
             if start <= now < end <= now + MAX_WINDOW:
                 until = max(until, end)
         return until
+
+
+_THREAD = threading.local()
+
+
+def disk_bound() -> None:
+    """Mark the calling thread as one of several whose reads wait on a cold disk (`base.threads`): it skips the
+    pauses within an item (`pause_within`), keeping those between items. Its CPU is mostly idle, so it hardly
+    slows a scrape, and pausing its reads would only empty the disk's queue (what exact sizes wait for)."""
+    _THREAD.disk = True
 
 
 class _Pauser:
@@ -139,6 +148,12 @@ def pause() -> float:
     with _HERE.lock:
         _HERE.paused -= wait - waited  # the window closed early (the request was answered): not counted
     return waited
+
+
+def pause_within() -> float:
+    """`pause()` inside an item, every `EVERY` entries of a folder read by a pass (warm, ~1-3 ms of CPU between
+    two calls: a window that opens while a 2,000-file repo is read is kept); nothing in a `disk_bound` thread."""
+    return 0.0 if getattr(_THREAD, "disk", False) else pause()
 
 
 def _sleep_while_quiet(w: Windows, start: float, deadline: float) -> float:

@@ -5,7 +5,7 @@ flight at a time (which is what `du` does). Threads release the GIL while they w
 of them give the disk a queue to reorder and serve in parallel; on a warm page cache they cost a few per
 cent (bench/results.md measures both), so `map_adaptive` first does one item alone and goes on in threads only
 when that was slow (a cold disk). Before each item the map pauses while a scrape is served or due
-(`quiet.pause`).
+(`quiet.pause`); its threads skip the pauses within an item (`quiet.disk_bound`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from modelcache_exporter.base.quiet import pause
+from modelcache_exporter.base.quiet import disk_bound, pause
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -28,7 +28,7 @@ def map_threads(fn: Callable[[T], R], items: Sequence[T], threads: int = READ_TH
     """`[fn(x) for x in items]`, up to `threads` at a time, in the order of `items`."""
     if threads <= 1 or len(items) < 2:
         return [_paced(fn, x) for x in items]
-    with ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="read") as pool:
+    with ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="read", initializer=disk_bound) as pool:
         return list(pool.map(lambda x: _paced(fn, x), items))
 
 

@@ -72,7 +72,7 @@ def _scan_blobs(
         with os.scandir(fd) as it:
             for i, e in enumerate(it, 1):
                 if not i % quiet.EVERY:
-                    quiet.pause()
+                    quiet.pause_within()
                 name = e.name
                 try:
                     if e.is_symlink():

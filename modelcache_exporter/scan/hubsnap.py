@@ -12,6 +12,7 @@ import stat
 from collections import Counter
 from collections.abc import Callable
 
+from modelcache_exporter.base import quiet
 from modelcache_exporter.scan.model import Revision, ScanError, error_from_os
 from modelcache_exporter.scan.safeio import inside, read_head, safe_dir
 
@@ -34,7 +35,9 @@ def walk_revision(
         path, rpath, depth = stack.pop()
         try:
             with os.scandir(path) as it:
-                for e in it:
+                for i, e in enumerate(it, 1):
+                    if not i % quiet.EVERY:
+                        quiet.pause_within()
                     if e.is_symlink():
                         try:
                             on_link(e.path, os.readlink(e.path), depth)
@@ -153,7 +156,9 @@ def _walk_links(acc: RepoScan, rev_path: str, rel: str) -> None:
         cut = len(prefix)
         try:
             with os.scandir(path) as it:
-                for e in it:
+                for i, e in enumerate(it, 1):
+                    if not i % quiet.EVERY:
+                        quiet.pause_within()
                     if e.is_symlink():
                         try:
                             target = readlink(e.path)
@@ -254,7 +259,9 @@ def _links_to(top: str, names: set[str]) -> set[str] | None:
             cut, fd = len(prefix), os.open(path, flags)
             try:
                 with os.scandir(fd) as it:
-                    for e in it:
+                    for i, e in enumerate(it, 1):
+                        if not i % quiet.EVERY:
+                            quiet.pause_within()
                         if e.is_dir(follow_symlinks=False):
                             stack.append((os.path.join(path, e.name), depth + 1))
                             continue
