@@ -95,6 +95,11 @@ def disk_bound() -> None:
     _THREAD.disk = True
 
 
+def paused_here() -> float:
+    """The seconds the calling thread has spent in pauses so far (work timed across pauses subtracts them)."""
+    return float(getattr(_THREAD, "paused", 0.0))
+
+
 class _Pauser:
     """What this process's `pause()` reads, and how much of the current second it has paused."""
 
@@ -145,6 +150,7 @@ def pause() -> float:
             return 0.0
         _HERE.paused += wait
     waited = min(wait, _sleep_while_quiet(w, now, now + wait))
+    _THREAD.paused = paused_here() + waited
     with _HERE.lock:
         _HERE.paused -= wait - waited  # the window closed early (the request was answered): not counted
     return waited

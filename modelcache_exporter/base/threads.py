@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from modelcache_exporter.base.quiet import disk_bound, pause
+from modelcache_exporter.base.quiet import disk_bound, pause, paused_here
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -39,13 +39,14 @@ def _paced(fn: Callable[[T], R], item: T) -> R:
 
 def map_adaptive(fn: Callable[[T], R], items: Sequence[T], slow: float, threads: int = READ_THREADS) -> list[R]:
     """`[fn(x) for x in items]`: the first alone, timed; the rest in `threads` threads when it took more than
-    `slow` seconds (the reads wait on the disk), else in this thread (warm: threads would only cost)."""
+    `slow` seconds (the reads wait on the disk; its pauses for scrapes not counted), else in this thread (warm:
+    threads would only cost)."""
     if not items:
         return []
     pause()
-    t0 = time.monotonic()
+    t0 = time.monotonic() - paused_here()
     first = fn(items[0])
     rest = items[1:]
-    if time.monotonic() - t0 > slow:
+    if time.monotonic() - paused_here() - t0 > slow:
         return [first, *map_threads(fn, rest, threads)]
     return [first, *(_paced(fn, x) for x in rest)]
