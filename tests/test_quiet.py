@@ -15,7 +15,12 @@ import cachefixture
 import pytest
 
 from modelcache_exporter.base import quiet, threads
+from modelcache_exporter.config.roots import RootConfig
+from modelcache_exporter.index import upkeep
 from modelcache_exporter.index.offproc import spawn_pool, stop_pool
+from modelcache_exporter.index.root import RootIndex
+from modelcache_exporter.index.types import IndexSettings
+from modelcache_exporter.index.worker import collect_links
 from modelcache_exporter.ledger.store import Store
 from modelcache_exporter.scan.hub import scan_repo
 from modelcache_exporter.scan.hubsnap import single_snapshot_match, walk_revision
@@ -292,6 +297,27 @@ def test_a_first_item_slowed_by_a_pause_is_not_taken_for_a_cold_disk(installed: 
         lambda i: time.sleep(0.06) or slow.append(threading.current_thread().name) or i, [0, 1, 2], 0.05
     ) == [0, 1, 2]
     assert all(name.startswith("read") for name in slow[1:])
+
+
+def test_the_index_applies_link_reads_and_reconciliations_between_scrapes(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The root's thread (in the serving process) pauses before it applies what the link pass read, and before
+    it compares a reconciliation's scan: applying, publishing and encoding a part come after the scrape."""
+    cache = tmp_path / "hub"
+    for i in range(3):
+        cachefixture._snapshot(cache / f"models--org--m{i}", "a" * 40, {"w.bin": f"{i}\n".encode()})
+    idx = RootIndex(RootConfig("hub", str(cache), "hf-hub"), (), IndexSettings(scan_workers=0), watcher=None)
+    assert idx._start() and idx._unverified
+    calls: list[str] = []
+    monkeypatch.setattr(quiet, "pause", lambda: calls.append(str(len(idx._unverified))) or 0.0)
+    while idx._unverified:
+        collect_links(idx)
+    assert calls and calls[0] == "3"  # before the first read was applied
+    calls.clear()
+    upkeep.reconcile(idx)  # in-process (a small root)
+    assert calls == ["0"]
+    assert dict(idx.stats.scans)["reconcile"] == 1
 
 
 def test_the_ledger_writes_in_chunks_pausing_between(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:

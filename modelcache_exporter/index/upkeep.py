@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from modelcache_exporter.base import quiet
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.actions import apply, mark, relist
 from modelcache_exporter.index.linkpass import IN_PROCESS_FILES
@@ -135,6 +136,7 @@ def settle_reconcile(idx: RootCore, scan: RootScan, t0: float, current: bool) ->
     index = idx.index
     ops = index.ops
     assert ops is not None
+    quiet.pause()  # compared (and published, and encoded) between scrapes, not beside one
     index.extras = replace(index.extras, corruption=scan.extras.corruption, errors=scan.extras.errors)
     if root_error(scan) is not None:  # the root cannot be listed: say so, and keep what was last seen
         idx.record_scan("reconcile", t0)

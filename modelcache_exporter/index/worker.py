@@ -6,6 +6,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from modelcache_exporter.base import quiet
 from modelcache_exporter.base.log import kv
 from modelcache_exporter.index.actions import apply, mark, relist
 from modelcache_exporter.index.events import Batch
@@ -59,7 +60,10 @@ def collect_links(idx: RootCore) -> bool:
     """Apply the link pass's reports read since the last call (a repo rescanned since, or gone, already has a
     newer report: its read is dropped); at its end, count the pass and say so."""
     index, changed = idx.index, False
-    for read in idx.links.read(index.unverified, idx.settings.verify_slice):
+    reads = idx.links.read(index.unverified, idx.settings.verify_slice)
+    if reads:
+        quiet.pause()  # applied (and published, and encoded) between scrapes, not beside one
+    for read in reads:
         if read.key not in index.unverified:
             continue
         if read.failed:  # the root cannot be searched now: the size pass's report stands
