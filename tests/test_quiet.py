@@ -17,7 +17,7 @@ import pytest
 from modelcache_exporter.base import quiet, threads
 from modelcache_exporter.config.roots import RootConfig
 from modelcache_exporter.index import upkeep
-from modelcache_exporter.index.offproc import spawn_pool, stop_pool
+from modelcache_exporter.index.offproc import Background, spawn_pool, stop_pool
 from modelcache_exporter.index.root import RootIndex
 from modelcache_exporter.index.types import IndexSettings
 from modelcache_exporter.index.worker import collect_links
@@ -116,6 +116,31 @@ def test_a_spawned_worker_pauses_in_the_serving_process_windows() -> None:
         assert pool.submit(_pause_in_worker).result(30) == 0.0
     finally:
         stop_pool(pool)
+
+
+def test_a_background_part_is_sent_back_after_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pass's part finished in a worker while a scrape is served or due is sent back (and unpickled by the
+    serving process) after the window, at most `MAX_PAUSE` later; without a window at once."""
+    done = threading.Event()
+    bg = Background(1, done.set)
+    try:
+        bg.submit(time.monotonic, [()])
+        assert done.wait(30) and len(bg.take()) == 1
+        w = quiet.windows()
+        slot = w.take()
+        assert slot is not None
+        done.clear()
+        now = time.monotonic()
+        w.set(slot, now, now + 0.5)
+        try:
+            bg.submit(time.monotonic, [()])
+            assert done.wait(30)
+        finally:
+            w.give_back(slot)
+        finished = bg.take()[0]
+        assert time.monotonic() - finished >= quiet.MAX_PAUSE * 0.9  # it ran at once, then waited
+    finally:
+        bg.close()
 
 
 def test_steady_arrivals_predict_the_next_one() -> None:

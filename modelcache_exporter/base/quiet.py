@@ -22,9 +22,11 @@ import logging
 import multiprocessing
 import threading
 import time
-from collections.abc import MutableSequence
+from collections.abc import Callable, MutableSequence
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 #: Windows at once: one per connection that is served or has a scrape due (more connections: no window).
 SLOTS = 8
 #: The longest one `pause()` waits.
@@ -154,6 +156,15 @@ def pause() -> float:
     with _HERE.lock:
         _HERE.paused -= wait - waited  # the window closed early (the request was answered): not counted
     return waited
+
+
+def then_pause(fn: Callable[..., R], *args: object) -> R:
+    """`fn(*args)`, then a pause. What a worker process runs: its result is pickled back and unpickled by the
+    serving process's executor thread (a 500-model scan is milliseconds of the GIL there), so it is sent after
+    a scrape served or due, not while it is."""
+    result = fn(*args)
+    pause()
+    return result
 
 
 def pause_within() -> float:

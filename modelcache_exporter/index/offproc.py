@@ -156,7 +156,7 @@ class Background:
             if self._pool is None:
                 self._pool = spawn_pool(self.workers)
             for args in jobs:
-                future = self._pool.submit(fn, *args)
+                future = self._pool.submit(quiet.then_pause, fn, *args)  # sent back between scrapes
                 future.add_done_callback(lambda _f: self.wake())
                 self._futures.append(future)
         except (OSError, RuntimeError, BrokenProcessPool) as exc:
