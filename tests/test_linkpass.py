@@ -6,6 +6,8 @@
 - A root above the in-process threshold is read by worker processes, and the index it ends with equals a
   scan done here; the workers are gone once the pass is over. Its reconciliation scans in a worker too, and
   still corrects what no event announced.
+- The pass always ends: a part finishing while the parts are taken is kept, repos still pending once every
+  part is back are read here, and a repo whose rescan fails is not read again and again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 import cachefixture
@@ -20,8 +23,9 @@ import pytest
 from fakehub import FakeHub, run_download
 
 from modelcache_exporter.config.roots import RootConfig
-from modelcache_exporter.index import linkpass, upkeep
+from modelcache_exporter.index import linkpass, upkeep, worker
 from modelcache_exporter.index.linkpass import confirmed
+from modelcache_exporter.index.offproc import Background
 from modelcache_exporter.index.root import RootIndex
 from modelcache_exporter.index.types import IndexSettings
 from modelcache_exporter.index.worker import collect_links
@@ -167,3 +171,79 @@ def _until_no_children() -> None:
     while multiprocessing.active_children() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not multiprocessing.active_children()
+
+
+class _FinishingPart(Future[list[int]]):
+    """A worker's part that finishes while `take()` looks at the parts: not done when first asked, done from
+    then on (the race of a part arriving between two looks)."""
+
+    def done(self) -> bool:
+        was = super().done()
+        if not was and not self.asked:
+            self.asked = True
+            self.set_result([1])
+        return was
+
+    asked = False
+
+
+class _Pool:
+    """An executor whose one submitted part is a `_FinishingPart`."""
+
+    def submit(self, _fn: object, *_args: object) -> Future[list[int]]:
+        return _FinishingPart()
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def test_a_part_that_finishes_while_the_parts_are_taken_is_not_lost() -> None:
+    """Found by the 1M benchmark: a part done between `take()`'s two looks was in neither list; the link pass
+    then waited for it for ever (no part out, its repos never read, the root's thread spinning)."""
+    bg = Background(1, lambda: None, _Pool())  # type: ignore[arg-type]
+    bg.submit(len, [((),)])
+    got = bg.take()
+    assert got == [[1]] or (bg.busy and bg.take() == [[1]])
+    assert not bg.busy
+
+
+def test_repos_still_pending_when_every_part_is_back_are_read_here(tmp_path: Path) -> None:
+    """A repo whose worker read was dropped (rescanned meanwhile, or its part lost) is still read: once no part
+    is out, the pass reads what is pending in-process rather than waiting for workers that have nothing left."""
+    cache = cachefixture.build(tmp_path / "hub")
+    keys = sorted(p.name for p in cache.iterdir() if "--" in p.name)
+    lp = linkpass.LinkPass(str(cache), "hub", 1, lambda: None)
+    assert lp.start(keys[:1], files=10**6) == "workers"
+    pending, read = list(keys), []
+    deadline = time.monotonic() + 30
+    while pending and time.monotonic() < deadline:
+        for r in lp.read(pending, 1.0):
+            pending.remove(r.key)
+            read.append(r.key)
+        time.sleep(0.01)
+    lp.close()
+    assert sorted(read) == keys and not lp.waiting
+
+
+def test_a_repo_whose_rescan_fails_is_read_once(hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read that calls for a rescan which then fails (the root not searchable that moment) keeps the size pass
+    report, as a failed read does: the pass goes on to its end instead of reading that repo again and again."""
+    cache = tmp_path / "hub"
+    for i in range(2):
+        hub.add_repo(f"org/m{i}", FILES)
+        run_download(hub, repo_id=f"org/m{i}", cache_dir=str(cache))
+    idx = RootIndex(RootConfig("hub", str(cache), "hf-hub"), (), IndexSettings(scan_workers=0), watcher=None)
+    assert idx._start()
+    keys = list(idx._unverified)
+    assert keys and idx.index.ops is not None
+
+    def denied(key: str) -> None:
+        raise PermissionError(13, "Permission denied", key)
+
+    monkeypatch.setattr(worker, "confirmed", lambda *_a: None)  # every confirmation calls for a rescan
+    monkeypatch.setattr(idx.index.ops, "scan_one", denied)
+    for _ in keys:
+        collect_links(idx)
+        if not idx._unverified:
+            break
+    assert idx._unverified == [] and dict(idx.stats.scans)["links"] == 1

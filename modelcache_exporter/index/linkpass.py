@@ -71,9 +71,14 @@ class LinkPass:
         first of `pending` for up to `budget` seconds (at least one)."""
         if self._bg is not None:
             try:
-                return [r for part in self._bg.take() for r in part]
+                got = [r for part in self._bg.take() for r in part]
             except Unavailable as exc:
                 log.warning("link pass workers failed (%s); reading the rest in-process", exc, extra=kv(root=self.root))
+                self._bg = None
+            else:
+                if got or self._bg.busy:
+                    return got
+                self._bg.close()  # every part is back: what is still pending (its read dropped) is read here
                 self._bg = None
         out: list[LinkRead] = []
         end = time.monotonic() + budget

@@ -167,8 +167,11 @@ class Background:
     def take(self) -> list[Any]:
         """The results of the parts finished since the last call (never waits); Unavailable when a worker
         died or failed (the parts still out are dropped: the caller redoes them)."""
-        done = [f for f in self._futures if f.done()]
-        self._futures = [f for f in self._futures if not f.done()]
+        done: list[Future[Any]] = []
+        out: list[Future[Any]] = []
+        for f in self._futures:  # done() asked once per part: one finishing now is in one of the two lists
+            (done if f.done() else out).append(f)
+        self._futures = out
         try:
             return [f.result() for f in done]
         except Exception as exc:  # a worker killed (OOM), or an error raised in it

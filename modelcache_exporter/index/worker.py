@@ -66,9 +66,10 @@ def collect_links(idx: RootCore) -> bool:
     for read in reads:
         if read.key not in index.unverified:
             continue
+        index.unverified.remove(read.key)  # read: even should its rescan fail, the pass does not read it again
         if read.failed:  # the root cannot be searched now: the size pass's report stands
-            index.unverified.remove(read.key)
-        elif read.confirmed is not None:  # the common shape: the size pass's report was exact
+            continue
+        if read.confirmed is not None:  # the common shape: the size pass's report was exact
             exact = confirmed(index.models.get(read.key), *read.confirmed)
             changed |= rescan(idx, read.key) if exact is None else apply(idx, read.key, exact)
         else:
