@@ -17,7 +17,7 @@ from modelcache_exporter.base.log import kv
 from modelcache_exporter.base.values import ConfigError, parse_listen_address, quoted
 from modelcache_exporter.config.flags import Config
 from modelcache_exporter.config.parser import fail, parse
-from modelcache_exporter.memory import limit_arenas
+from modelcache_exporter.memory import freeze_startup, limit_arenas
 
 SIGNAL_POLL = 0.5
 #: How long a busy thread keeps the GIL before another (a scrape) may run (Python's default: 5 ms).
@@ -66,6 +66,7 @@ def run(cfg: Config, argv: Sequence[str] = ()) -> int:
     environment and the files read again; see exporter/runtime.py)."""
     from modelcache_exporter.runtime import Runtime
 
+    freeze_startup()  # the imported modules: out of the full collections that scrapes would meet
     # A thread with work of its own (a model's rescan, the ledger) holds the GIL for this long before a scrape
     # may run: 1 ms instead of Python's 5 keeps scrapes flat while the index and the ledger work.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
