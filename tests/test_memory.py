@@ -39,4 +39,5 @@ def test_what_is_alive_at_start_is_left_out_of_full_collections() -> None:
         assert gone() is None
     finally:
         gc.unfreeze()
-    assert all(id(o) in {id(x) for x in gc.get_objects()} for o in kept[:10])
+    tracked = {id(o) for o in gc.get_objects()}
+    assert all(id(o) in tracked for o in kept[:10])
