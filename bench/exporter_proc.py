@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -46,8 +47,14 @@ class Exporter:
             *extra,
         ]
         self.proc = subprocess.Popen(
-            cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": REPO}
+            cmd,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": REPO},
+            start_new_session=True,  # its own process group: `freeze` stops its worker processes with it
         )
+        self.frozen = False
 
     def metrics(self) -> str:
         return get(self.url + "/metrics", {"Accept": "text/plain"}).decode()
@@ -80,12 +87,26 @@ class Exporter:
             fields = fh.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def freeze(self) -> None:
+        """Stop the exporter and its worker processes (SIGSTOP to its process group): it uses no CPU until
+        `thaw`, and its state (index, ledger, a reconciliation half done) stays as it was."""
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self) -> None:
+        """Let a frozen exporter and its workers run on (SIGCONT)."""
+        os.killpg(self.proc.pid, signal.SIGCONT)
+        self.frozen = False
+
     def stop(self) -> None:
+        if self.frozen:
+            self.thaw()
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(20)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # its worker processes too
             self.proc.wait()
         shutil.rmtree(self.state, ignore_errors=True)
 

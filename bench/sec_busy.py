@@ -3,12 +3,16 @@ against the idle exporter on the same cache, warm page cache, two ways of scrapi
 
 - "paced": as Prometheus scrapes, `PACED_CLIENTS` kept-alive connections each scraping every `PACED_PERIOD`
   seconds, their phases spread over the period (the exporter predicts each one's next scrape and keeps its
-  background work quiet around it: `web.pacing`). The link pass of a big root lasts a few seconds, so its
-  row gathers the scrapes of `LINK_STARTS` fresh starts. The first start is also scraped through the
-  ledger's first recording of the root, which follows (no target in the issue: it is shown as measured).
+  background work quiet around it: `web.pacing`). The first start is also scraped through the ledger's first
+  recording of the root, which follows its link pass (no target in the issue: it is shown as measured).
 - "back to back": one client, a new connection per scrape, 5 ms apart (nothing to predict: background work
   is quiet only while each scrape is served). A stress row, with the machine's floor beside it: the idle
   exporter while two idle-priority spinners that are not the exporter's run.
+
+Interleaved, because these shared machines drift by 2-3x within minutes (an idle p99 of 5 ms, then 18 ms):
+two exporters are kept, an idle one and one reconciling every second, each frozen (SIGSTOP to its process
+group: no CPU at all) while the other is scraped, in `BLOCKS` alternating blocks, with a fresh start's link
+pass after each pair. Idle and busy scrapes thus come from the same minutes of the machine.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 
 from common import Row, metric_value, render
 from data import cache
@@ -26,7 +31,13 @@ from exporter_proc import Exporter, get
 
 PACED_CLIENTS = 4
 PACED_PERIOD = 0.5
-LINK_STARTS = 8
+#: Idle, reconciling and link-pass blocks, interleaved; the seconds each block of the first two is scraped.
+BLOCKS = 8
+PACED_BLOCK, BACK_TO_BACK_BLOCK = 8.0, 5.0
+#: Fresh starts after each pair of blocks, until the block's link-pass scrapes reach this many (a 100k link
+#: pass lasts about a second: about 7 paced scrapes), at most `MAX_STARTS`.
+LINK_SCRAPES, MAX_STARTS = 30, 4
+RECONCILING = "--collector.cache.reconcile-interval=1s"
 #: One sample: (start time, latency, verified (None while starting), reconciliations so far, the last one's s,
 #: whether the ledger is still recording the root for the first time: its artifacts not shown yet)
 Sample = tuple[float, float, float | None, float, float, bool]
@@ -131,49 +142,95 @@ def settle(ex: Exporter, limit: float = 90.0) -> None:
             return
 
 
-def _observe(path: str, root: str, flags: tuple[str, ...], how: tuple[int, float], seconds: float) -> list[Sample]:
-    """The scrapes of `seconds` after a fresh exporter is exact and settled (new connections: a paced
-    client is predicted from its third scrape on, as when Prometheus starts scraping)."""
+def _ready(path: str, root: str, how: tuple[int, float], *flags: str) -> tuple[Exporter, list[Sample]]:
+    """A fresh exporter scraped (`how`) until its root is exact and the ledger's first recording of it is
+    done, then left unscraped until it settles, then frozen; and the samples of that first start."""
     ex = Exporter(path, *flags)
     try:
-        first = Scrapers(ex, root, *how)
-        try:
-            first.wait_verified()
-            first.wait_seeded()  # on 1M a minute of the ledger's first recording: not idle
-        finally:
-            first.stop()
-        settle(ex)  # unscraped: the scrapes' own CPU would hide whether the exporter is done
         scr = Scrapers(ex, root, *how)
         try:
-            time.sleep(seconds)
+            scr.wait_verified()
+            scr.wait_seeded()  # on 1M a minute of the ledger's first recording: not idle
         finally:
             samples = scr.stop()
-    finally:
+        settle(ex)  # unscraped: the scrapes' own CPU would hide whether the exporter is done
+        ex.freeze()
+    except BaseException:
         ex.stop()
+        raise
+    return ex, samples
+
+
+def _block(ex: Exporter, root: str, how: tuple[int, float], seconds: float) -> list[Sample]:
+    """Thaw `ex`, scrape it for `seconds` (new connections: a paced client is predicted from its third scrape
+    on, as when Prometheus starts scraping), freeze it again."""
+    ex.thaw()
+    scr = Scrapers(ex, root, *how)
+    try:
+        time.sleep(seconds)
+    finally:
+        samples = scr.stop()
+        ex.freeze()
     return samples
 
 
-def _link_pass(
-    path: str, root: str, how: tuple[int, float], starts: int, seed: bool
-) -> tuple[list[float], list[float]]:
-    """The latencies of the scrapes during the link pass of `starts` fresh starts; with `seed`, also those
-    of the ledger's first recording of the root, which follows the link pass (in the first start only: on a
-    big root it lasts a minute)."""
+def _link_passes(path: str, root: str, how: tuple[int, float]) -> list[float]:
+    """The latencies of the scrapes during the link pass of fresh starts (`LINK_SCRAPES`, `MAX_STARTS`)."""
     links: list[float] = []
-    seeding: list[float] = []
-    for i in range(starts):
+    for _ in range(MAX_STARTS):
         ex = Exporter(path)
         scr = Scrapers(ex, root, *how)
         try:
             scr.wait_verified()
-            if seed and i == 0:
-                scr.wait_seeded()
         finally:
             samples = scr.stop()
             ex.stop()
         links += [s[1] for s in samples if s[2] == 0.0]
-        seeding += [s[1] for s in samples if s[2] == 1.0 and s[5]] if seed and i == 0 else []
-    return links, seeding
+        if len(links) >= LINK_SCRAPES:
+            break
+    return links
+
+
+@dataclass
+class Observed:
+    """Latencies of one cache and one way of scraping, by what the exporter did meanwhile."""
+
+    idle: list[float] = field(default_factory=list)
+    links: list[float] = field(default_factory=list)
+    recs: list[Sample] = field(default_factory=list)
+    seeding: list[float] = field(default_factory=list)
+    floor: list[float] = field(default_factory=list)
+
+
+def observe(name: str, how: tuple[int, float], blocks: int, seconds: float, floor: bool) -> Observed:
+    """Interleaved blocks of the idle exporter, the reconciling one and fresh starts' link passes; with
+    `floor`, one more idle block with two idle-priority spinners beside."""
+    path, root = cache(name), f"cache-{name}"
+    out = Observed()
+    idle_ex, first = _ready(path, root, how)
+    try:
+        out.links = [s[1] for s in first if s[2] == 0.0]
+        out.seeding = [s[1] for s in first if s[2] == 1.0 and s[5]]
+        busy_ex, _ = _ready(path, root, how, RECONCILING)
+        try:
+            for _ in range(blocks):
+                out.idle += [s[1] for s in _block(idle_ex, root, how, seconds)]
+                out.recs += _block(busy_ex, root, how, seconds)
+                out.links += _link_passes(path, root, how)
+        finally:
+            busy_ex.stop()
+        if floor:
+            spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(2)]
+            try:
+                out.floor = [s[1] for s in _block(idle_ex, root, how, 2 * seconds)]
+            finally:
+                for sp in spinners:
+                    sp.kill()
+                    sp.wait()
+    finally:
+        idle_ex.stop()
+    out.recs.sort()
+    return out
 
 
 def _rows(name: str, how: str, idle: list[float], busy: list[tuple[str, list[float], str]], n: int) -> list[Row]:
@@ -197,34 +254,24 @@ def _rows(name: str, how: str, idle: list[float], busy: list[tuple[str, list[flo
     return rows
 
 
-def paced_rows(name: str, seconds: float, starts: int) -> list[Row]:
-    path, root, how = cache(name), f"cache-{name}", (PACED_CLIENTS, PACED_PERIOD)
-    links, seeding = _link_pass(path, root, how, starts, seed=True)
-    recs, n = while_reconciling(_observe(path, root, ("--collector.cache.reconcile-interval=1s",), how, seconds))
-    idle = [s[1] for s in _observe(path, root, (), how, seconds)]
+def paced_rows(name: str, blocks: int) -> list[Row]:
+    got = observe(name, (PACED_CLIENTS, PACED_PERIOD), blocks, PACED_BLOCK, floor=False)
+    recs, n = while_reconciling(got.recs)
     label = f"paced ({PACED_CLIENTS} kept-alive clients, each every {PACED_PERIOD:g} s)"
     busy = [
-        ("link pass", links, ""),
+        ("link pass", got.links, ""),
         ("reconciliations", recs, f", {n} reconciliations"),
-        ("ledger's first recording (first start)", seeding, ""),
+        ("ledger's first recording (first start)", got.seeding, ""),
     ]
-    return _rows(name, label, idle, busy, n)
+    return _rows(name, label, got.idle, busy, n)
 
 
-def back_to_back_rows(name: str, seconds: float) -> list[Row]:
-    path, root = cache(name), f"cache-{name}"
-    links, _ = _link_pass(path, root, (1, 0.0), 1, seed=False)
-    recs, n = while_reconciling(_observe(path, root, ("--collector.cache.reconcile-interval=1s",), (1, 0.0), seconds))
-    idle = [s[1] for s in _observe(path, root, (), (1, 0.0), seconds)]
-    busy = [("link pass", links, ""), ("reconciliations", recs, f", {n} reconciliations")]
-    rows = _rows(name, "back to back", idle, busy, n)
-    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(2)]
-    try:
-        floor = [s[1] for s in _observe(path, root, (), (1, 0.0), seconds)]
-    finally:
-        for sp in spinners:
-            sp.kill()
-            sp.wait()
+def back_to_back_rows(name: str, blocks: int) -> list[Row]:
+    got = observe(name, (1, 0.0), blocks, BACK_TO_BACK_BLOCK, floor=True)
+    recs, n = while_reconciling(got.recs)
+    busy = [("link pass", got.links, ""), ("reconciliations", recs, f", {n} reconciliations")]
+    rows = _rows(name, "back to back", got.idle, busy, n)
+    idle, floor = got.idle, got.floor
     note = f"p99 {p99(floor) * 1000:.2f} ms = {p99(floor) / p99(idle):.2f}x idle p99 (the machine, not the exporter)"
     rows.append(
         Row(
@@ -242,8 +289,8 @@ def back_to_back_rows(name: str, seconds: float) -> list[Row]:
 def run(quick: bool) -> list[Row]:
     rows: list[Row] = []
     for name in ["10k"] if quick else ["100k", "1M"]:
-        rows += _shown(paced_rows(name, 5 if quick else 45, 1 if quick else LINK_STARTS))
-        rows += _shown(back_to_back_rows(name, 3 if quick else 20))
+        rows += _shown(paced_rows(name, 2 if quick else BLOCKS))
+        rows += _shown(back_to_back_rows(name, 2 if quick else BLOCKS))
     return rows
 
 
