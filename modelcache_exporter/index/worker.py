@@ -40,7 +40,9 @@ def step(idx: RootCore, batch: Batch, now: float) -> None:
     changed |= rescan_due(idx, now)
     if index.unverified:  # the link pass publishes at most once a second (each publish re-encodes /metrics)
         index.verify_dirty |= collect_links(idx)
-        if index.verify_dirty and (not index.unverified or not schedule.waiting(Tick.VERIFY_PUBLISH, now)):
+        if schedule.is_due(Tick.VERIFY_PUBLISH, now):  # the second is over: left due, the thread could not sleep
+            schedule.cancel(Tick.VERIFY_PUBLISH)
+        if index.verify_dirty and (not index.unverified or Tick.VERIFY_PUBLISH not in schedule):
             changed, index.verify_dirty = True, False
             schedule.at(Tick.VERIFY_PUBLISH, now + VERIFY_PUBLISH_GAP)
         if not index.unverified:
