@@ -9,10 +9,10 @@ against the idle exporter on the same cache, warm page cache, two ways of scrapi
   is quiet only while each scrape is served). A stress row, with the machine's floor beside it: the idle
   exporter while two idle-priority spinners that are not the exporter's run.
 
-Interleaved, because these shared machines drift by 2-3x within minutes (an idle p99 of 5 ms, then 18 ms):
+Interleaved, because these shared machines drift by 2-4x within minutes (an idle p99 of 5 ms, then 18 ms):
 two exporters are kept, an idle one and one reconciling every second, each frozen (SIGSTOP to its process
-group: no CPU at all) while the other is scraped, in `BLOCKS` alternating blocks, with a fresh start's link
-pass after each pair. Idle and busy scrapes thus come from the same minutes of the machine.
+group: no CPU at all) while the other is scraped, in `BLOCKS` alternating blocks, with fresh starts' link
+passes after each pair (`LINK_SCRAPES`, `MAX_STARTS`). Idle and busy scrapes thus come from the same minutes.
 """
 
 from __future__ import annotations
